@@ -1,0 +1,1 @@
+"""api: HTTP. Parse, authorise, call a service function, answer. Never imports worker."""

@@ -1,0 +1,67 @@
+"""The ASGI application."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from vigil.api import data, docs, errors, ops
+from vigil.api.middleware import RequestContext
+from vigil.config import Settings
+from vigil.errors import VigilError
+from vigil.service import ingest
+from vigil.service.group_commit import GroupCommitter
+from vigil.service.keys import Authenticator
+from vigil.store.db import Database
+
+ROUTES = [
+    Route("/v1/data/{namespace}", data.add_data, methods=["POST"]),
+    Route("/v1/data/{namespace}/settings", data.put_settings, methods=["PUT"]),
+    Route("/v1/data/{namespace}/settings", data.get_settings, methods=["GET"]),
+    Route("/v1/data/{namespace}/requests/{request_id}", data.get_request, methods=["GET"]),
+    Route("/v1/data/{namespace}/objects/{object_id:path}", data.get_object, methods=["GET"]),
+    Route("/healthz", ops.healthz, methods=["GET"]),
+    Route("/readyz", ops.readyz, methods=["GET"]),
+    Route("/metrics", ops.metrics_endpoint, methods=["GET"]),
+    Route("/openapi.json", docs.openapi_json, methods=["GET"]),
+    Route("/docs", docs.docs_page, methods=["GET"]),
+]
+
+
+def create_app(settings: Settings, db: Database | None = None, on_commit: Callable[[], None] | None = None) -> Starlette:
+    """`on_commit` is called after each committed ingest: `vigil serve` wakes its in-process worker."""
+    database = db or Database(settings.database_url, settings.db_pool_size)
+    flushers = settings.group_commit_flushers or (1 if database.is_sqlite else 2)
+    committer: GroupCommitter[ingest.Submission] = GroupCommitter(
+        lambda batch: ingest.write_submissions(database, batch), settings.group_commit_max_objects, flushers
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await committer.close()
+        if db is None:
+            await database.dispose()
+
+    app = Starlette(
+        routes=ROUTES,
+        middleware=[Middleware(RequestContext)],
+        exception_handlers={
+            VigilError: errors.vigil_error,
+            HTTPException: errors.http_error,
+            Exception: errors.unexpected_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.auth = Authenticator(database, settings.auth_cache_ttl_s)
+    app.state.committer = committer
+    app.state.limits = ingest.Limits(settings.max_objects_per_request, settings.max_object_bytes)
+    app.state.on_commit = on_commit or (lambda: None)
+    return app

@@ -1,0 +1,206 @@
+"""The `vigil` command."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Coroutine
+from typing import Annotated, Any
+
+import typer
+
+from vigil import logs
+from vigil.config import Settings, get_settings
+
+app = typer.Typer(help="Vigil: a self-hostable trust-and-safety data platform.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
+        return asyncio.run(coro)
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_json)
+    return settings
+
+
+async def _migrate(settings: Settings) -> None:
+    from vigil.store import migrate
+
+    await migrate.upgrade(settings.database_url)
+
+
+@app.command()
+def migrate() -> None:
+    """Create the database or bring it to the newest schema."""
+    settings = _settings()
+    _run(_migrate(settings))
+    typer.echo("database is at the newest schema")
+
+
+def _install_stop(stop: Any) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+
+
+async def _serve(settings: Settings, host: str, port: int, with_api: bool, with_worker: bool, migrate_db: bool) -> None:
+    import uvicorn
+
+    from vigil.store.db import Database
+
+    if migrate_db:
+        await _migrate(settings)
+    db = Database(settings.database_url, settings.db_pool_size)
+    tasks = []
+    worker = None
+    server = None
+    if with_worker:
+        from vigil.worker.loop import Worker
+
+        worker = Worker(db, settings)
+        tasks.append(asyncio.create_task(worker.run()))
+    if with_api:
+        from vigil.api.app import create_app
+
+        on_commit = worker.wakeup.set if worker else None
+        api = create_app(settings, db, on_commit=on_commit)
+        config = uvicorn.Config(
+            api, host=host, port=port, loop="none", http="httptools", lifespan="on",
+            access_log=False, log_level="warning", timeout_graceful_shutdown=30,
+        )  # fmt: skip
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        tasks.append(asyncio.create_task(server.serve()))
+
+    def stop() -> None:
+        if server is not None:
+            server.should_exit = True
+        if worker is not None:
+            worker.stop()
+
+    _install_stop(stop)
+    try:
+        if server is not None:
+            # The API stops first (draining its commits); then the worker.
+            await tasks[-1]
+            if worker is not None:
+                worker.stop()
+        await asyncio.gather(*tasks)
+    finally:
+        await db.dispose()
+
+
+Host = Annotated[str, typer.Option(help="Address to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on.")]
+NoMigrate = Annotated[bool, typer.Option("--no-migrate", help="Do not migrate the database at start-up.")]
+
+
+@app.command()
+def serve(host: Host = "127.0.0.1", port: Port = 8000, no_migrate: NoMigrate = False) -> None:
+    """Run the API and a worker in one process (the embedded default)."""
+    settings = _settings()
+    typer.echo(f"Vigil listening on http://{host}:{port} (database: {settings.database_url})", err=True)
+    _run(_serve(settings, host, port, True, True, not no_migrate))
+
+
+@app.command()
+def api(host: Host = "127.0.0.1", port: Port = 8000, no_migrate: NoMigrate = False) -> None:
+    """Run the HTTP API only (run workers with 'vigil worker')."""
+    settings = _settings()
+    _run(_serve(settings, host, port, True, False, not no_migrate))
+
+
+@app.command()
+def worker(no_migrate: NoMigrate = False) -> None:
+    """Run a worker only: claims evaluation jobs from the database."""
+    settings = _settings()
+    _run(_serve(settings, "", 0, False, True, not no_migrate))
+
+
+@keys_app.command("create")
+def keys_create(
+    team: Annotated[str, typer.Option(help="Team (tenant) the key belongs to; created if new.")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated scopes; every scope when omitted.")] = "",
+    name: Annotated[str, typer.Option(help="A label to tell keys apart.")] = "",
+) -> None:
+    """Create an API key. The last line printed is the key alone."""
+    from vigil.errors import VigilError
+    from vigil.service import keys
+    from vigil.store.db import Database
+
+    settings = _settings()
+
+    async def create() -> tuple[str, Any]:
+        await _migrate(settings)
+        db = Database(settings.database_url, 1)
+        try:
+            return await keys.create(db, team, [s.strip() for s in scopes.split(",") if s.strip()], name)
+        finally:
+            await db.dispose()
+
+    try:
+        key, record = _run(create())
+    except VigilError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"created key {record.id} for team {record.team_name} with scopes {' '.join(sorted(record.scopes))}")
+    typer.echo("store it now; it is not shown again:")
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never the keys themselves: their first characters only)."""
+    from vigil.service import keys
+    from vigil.store.db import Database
+
+    settings = _settings()
+
+    async def listing() -> list[Any]:
+        await _migrate(settings)
+        db = Database(settings.database_url, 1)
+        try:
+            return await keys.list_all(db)
+        finally:
+            await db.dispose()
+
+    for record in _run(listing()):
+        state = "revoked" if record.revoked_at_ms else "active"
+        typer.echo(f"{record.id}\t{record.team_name}\t{record.prefix}…\t{','.join(sorted(record.scopes))}\t{state}\t{record.name}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_…), as 'vigil keys list' shows.")]) -> None:
+    """Revoke a key. API processes stop accepting it within VIGIL_AUTH_CACHE_TTL_S."""
+    from vigil.errors import VigilError
+    from vigil.service import keys
+    from vigil.store.db import Database
+
+    settings = _settings()
+
+    async def revoke() -> None:
+        db = Database(settings.database_url, 1)
+        try:
+            await keys.revoke(db, key_id)
+        finally:
+            await db.dispose()
+
+    try:
+        _run(revoke())
+    except VigilError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"revoked {key_id}")
+
+
+if __name__ == "__main__":
+    app()

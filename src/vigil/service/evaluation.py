@@ -1,0 +1,127 @@
+"""Evaluating claimed jobs: the worker's use case.
+
+One claim transaction takes a batch of jobs; the engine evaluates them outside any
+transaction; one finish transaction writes the decisions, removes the jobs (only those this
+claim still holds) and counts the items off their requests.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+import structlog
+
+from vigil import metrics
+from vigil.engine.evaluate import evaluate
+from vigil.store import decisions, evaluations, queue, requests
+from vigil.store.clock import now_ms
+from vigil.store.db import Database
+
+log = structlog.get_logger("vigil.evaluation")
+
+# Seconds before attempt n+1 of a failed evaluation: 1, 4, 16, 64 … capped at 10 minutes.
+def retry_delay_s(attempts: int) -> float:
+    return min(4.0 ** (attempts - 1), 600.0)
+
+
+@dataclass(frozen=True)
+class Policy:
+    batch_size: int
+    lease_ms: int
+    max_attempts: int
+
+
+async def run_once(db: Database, policy: Policy) -> int:
+    """Claim and finish one batch. Returns how many jobs were claimed (0: the queue is empty)."""
+    token = secrets.token_hex(12)
+    async with db.write() as conn:
+        now = now_ms()
+        jobs = await queue.claim(conn, queue.EVALUATE, token, policy.batch_size, now, policy.lease_ms)
+        await requests.mark_ingesting(conn, [j.request_id for j in jobs if j.request_id], now)
+    if not jobs:
+        return 0
+    async with db.read() as conn:
+        inputs = await evaluations.load(conn, [job.id for job in jobs])
+
+    done: list[decisions.NewDecision] = []
+    retries: list[tuple[queue.Job, str]] = []
+    lag_from: dict[int, int] = {}
+    for job in jobs:
+        found = inputs.get(job.id)
+        started = time.perf_counter()
+        try:
+            if found is None:
+                raise LookupError(f"version {job.version} of {job.object_id!r} is missing")
+            result = evaluate(found.settings, found.data, found.previous)
+        except Exception as exc:  # an evaluator fault fails this object, never the worker
+            metrics.EVALUATIONS.labels("error").inc()
+            error = f"{exc.__class__.__name__}: {exc}"
+            log.warning("evaluation.error", job_id=job.id, object_id=job.object_id, attempts=job.attempts, error=error)
+            if job.attempts < policy.max_attempts:
+                retries.append((job, error))
+                continue
+            done.append(_decision(job, None, {}, error, None))
+            continue
+        metrics.EVALUATION_SECONDS.observe(time.perf_counter() - started)
+        metrics.EVALUATIONS.labels("succeeded").inc()
+        output = {
+            "labels": [_label(label) for label in result.output.labels],
+            "actions": list(result.output.actions),
+            "fields": dict(result.output.fields),
+        }
+        done.append(_decision(job, output, result.metadata, None, result.policy_version))
+        lag_from[job.id] = found.created_at_ms
+
+    by_key = {(j.team_id, j.namespace, j.object_id, j.version): j for j in jobs}
+    async with db.write() as conn:
+        now = now_ms()
+        held = await queue.finish(conn, token, [by_key[_key(d)].id for d in done])
+        kept = [d for d in done if by_key[_key(d)].id in held]
+        await decisions.insert_many(conn, kept, now)
+        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for decision in kept:
+            request_id = by_key[_key(decision)].request_id
+            if request_id:
+                counts[request_id][0] += 1
+                counts[request_id][1] += decision.status == "failed"
+        await requests.count_done(conn, {rid: (n, f) for rid, (n, f) in counts.items()}, now)
+        for job, error in retries:
+            await queue.retry_later(conn, token, job.id, now + int(retry_delay_s(job.attempts) * 1000), error)
+    if len(kept) < len(done):
+        log.info("evaluation.lease_lost", jobs=len(done) - len(kept))
+    finished = now_ms()
+    for decision in kept:
+        created = lag_from.get(by_key[_key(decision)].id)
+        if created is not None:
+            metrics.DECISION_LAG_SECONDS.observe(max(finished - created, 0) / 1000)
+    return len(jobs)
+
+
+def _key(d: decisions.NewDecision) -> tuple[str, str, str, int]:
+    return (d.team_id, d.namespace, d.object_id, d.version)
+
+
+def _label(label: object) -> dict[str, object]:
+    out = {"label": label.label}  # type: ignore[attr-defined]
+    for name in ("explanation", "confidence"):
+        value = getattr(label, name)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _decision(job: queue.Job, output: dict | None, metadata: dict, error: str | None, policy_version: int | None) -> decisions.NewDecision:
+    return decisions.NewDecision(
+        team_id=job.team_id,
+        namespace=job.namespace,
+        object_id=job.object_id,
+        version=job.version,
+        status="failed" if error else "succeeded",
+        output=output,
+        metadata=metadata,
+        error=error,
+        policy_version=policy_version,
+    )

@@ -1,0 +1,25 @@
+"""Readiness and queue depth, for /readyz and /metrics."""
+
+from __future__ import annotations
+
+from vigil.errors import StoreUnavailable
+from vigil.store import migrate, queue
+from vigil.store.db import Database
+
+
+async def readiness_problems(db: Database) -> list[str]:
+    try:
+        async with db.read() as conn:
+            current = await conn.run_sync(migrate.current_revision)
+    except StoreUnavailable as exc:
+        return [f"database unreachable: {exc}"]
+    head = migrate.head_revision()
+    if current != head:
+        return [f"database schema is at revision {current}, this Vigil needs {head}: run 'vigil migrate'"]
+    return []
+
+
+async def queue_depth(db: Database) -> dict[str, int]:
+    async with db.read() as conn:
+        depth = await queue.depth(conn)
+    return {queue.EVALUATE: 0, **depth}

@@ -1,0 +1,181 @@
+"""Accepting objects: validate everything, then commit objects, versions, request and
+evaluation jobs in one transaction before answering (spec §3, POST /v1/data/{namespace})."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from vigil.errors import BadRequest, TooLarge
+from vigil.ids import new_id
+from vigil.service import validate
+from vigil.service.merge_patch import merge_patch
+from vigil.store import namespaces, objects, queue, requests
+from vigil.store.clock import now_ms
+from vigil.store.db import Database
+
+_encode = msgspec.json.encode
+BODY_SHAPE = 'send {"data": {"id": "…", …}} or {"data": [{"id": "…", …}, …]}'
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_objects: int
+    max_object_bytes: int
+
+
+@dataclass
+class Submission:
+    """One accepted call's objects, validated and encoded, waiting for its commit."""
+
+    team_id: str
+    namespace: str
+    request_id: str
+    items: list[tuple[str, dict[str, Any], str]]  # (object_id, object, object as JSON)
+    schema_patch: dict[str, Any] | None = None
+    kind: str = "add"
+    size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.size = len(self.items)
+
+
+def parse_body(
+    body: bytes, limits: Limits
+) -> tuple[list[tuple[str, dict[str, Any], str]], dict[str, Any] | None]:
+    """Decode and check a POST body. All or nothing: every bad object is named at once."""
+    if not body.strip():
+        raise BadRequest(f"the request body is empty; {BODY_SHAPE}")
+    try:
+        doc = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON ({exc}); {BODY_SHAPE}") from None
+    if not isinstance(doc, dict) or "data" not in doc:
+        raise BadRequest(f"the body has no 'data' field; {BODY_SHAPE}")
+    data = doc["data"]
+    if isinstance(data, dict):
+        entries, path = [data], "data"
+    elif isinstance(data, list):
+        entries, path = data, "data[{}]"
+    else:
+        raise BadRequest(f"'data' must be an object or an array of objects; {BODY_SHAPE}")
+    if not entries:
+        raise BadRequest("'data' is an empty array; send at least one object")
+    if len(entries) > limits.max_objects:
+        raise TooLarge(
+            f"'data' has {len(entries)} objects; at most {limits.max_objects} are accepted per call. "
+            "Split the array, or use the bulk import (POST /v1/data/{namespace}/requests/upload-url)."
+        )
+    schema_patch = None
+    if "schema" in doc:  # legacy clients send the schema along; merged into the settings
+        schema_patch = validate.schema(doc["schema"], where="schema")
+
+    items: list[tuple[str, dict[str, Any], str]] = []
+    problems: list[dict[str, Any]] = []
+    oversized: list[dict[str, Any]] = []
+    for index, obj in enumerate(entries):
+        problem = validate.object_id_problem(obj)
+        if problem is not None:
+            problems.append({"index": index, "path": path.format(index), "problem": problem})
+            continue
+        encoded = _encode(obj)
+        if len(encoded) > limits.max_object_bytes:
+            oversized.append(
+                {
+                    "index": index,
+                    "path": path.format(index),
+                    "problem": f"object is {len(encoded)} bytes; at most {limits.max_object_bytes} are allowed",
+                }
+            )
+            continue
+        items.append((obj["id"], obj, encoded.decode()))
+    if problems or oversized:
+        every = sorted(problems + oversized, key=lambda p: p["index"])
+        first = every[0]
+        more = f" (and {len(every) - 1} more; see details)" if len(every) > 1 else ""
+        message = f"{first['path']}: {first['problem']}{more}. Nothing was stored."
+        error = BadRequest if problems else TooLarge
+        raise error(message, details=every)
+    return items, schema_patch
+
+
+def prepare(
+    team_id: str, namespace: str, body: bytes, limits: Limits
+) -> Submission:
+    validate.namespace(namespace)
+    items, schema_patch = parse_body(body, limits)
+    return Submission(team_id, namespace, new_id("req"), items, schema_patch)
+
+
+async def write_submissions(db: Database, submissions: Sequence[Submission]) -> None:
+    """The group-commit writer: every submission's rows in one transaction."""
+    now = now_ms()
+    groups: dict[tuple[str, str], list[Submission]] = defaultdict(list)
+    for submission in submissions:
+        groups[(submission.team_id, submission.namespace)].append(submission)
+    jobs: list[queue.NewJob] = []
+    async with db.write() as conn:
+        # Sorted, so concurrent transactions take namespace and object locks in one order.
+        for (team_id, namespace), group in sorted(groups.items()):
+            settings = await namespaces.ensure(conn, team_id, namespace, now)
+            patches = [s.schema_patch for s in group if s.schema_patch]
+            if patches:
+                schema = dict(settings.get("schema") or {})
+                for patch in patches:
+                    schema.update(patch)
+                settings = {**settings, "schema": schema, "update_mode": settings.get("update_mode", "replace")}
+                await namespaces.put_settings(conn, team_id, namespace, settings, now)
+            merge = settings.get("update_mode") == "merge"
+            versions = await _store_versions(conn, team_id, namespace, group, merge, now)
+            jobs.extend(
+                queue.NewJob(queue.EVALUATE, team_id, namespace, v.object_id, v.version, v.request_id)
+                for v in versions
+            )
+        await requests.insert_many(
+            conn,
+            [requests.NewRequest(s.request_id, s.team_id, s.namespace, s.kind, s.size) for s in submissions],
+            now,
+        )
+        await queue.enqueue(conn, jobs, now)
+
+
+async def _store_versions(
+    conn: Any, team_id: str, namespace: str, group: list[Submission], merge: bool, now: int
+) -> list[objects.NewVersion]:
+    """Give every object its next version, in arrival order, and store latest state and history."""
+    entries = [
+        (object_id, obj, doc, submission.request_id, index)
+        for submission in group
+        for index, (object_id, obj, doc) in enumerate(submission.items)
+    ]
+    versions: list[objects.NewVersion] = []
+    if conn.dialect.name == "postgresql" and not merge:
+        # One statement adds n versions per id and returns the newest; the n are numbered back from it.
+        counts: dict[str, tuple[int, str]] = {}
+        for object_id, _, doc, _, _ in entries:
+            seen = counts.get(object_id)
+            counts[object_id] = ((seen[0] if seen else 0) + 1, doc)
+        newest = await objects.bump_versions(conn, team_id, namespace, counts, now)
+        next_version = {oid: newest[oid] - n + 1 for oid, (n, _) in counts.items()}
+        for object_id, _, doc, request_id, index in entries:
+            version = next_version[object_id]
+            next_version[object_id] = version + 1
+            versions.append(objects.NewVersion(object_id, version, doc, request_id, index))
+    else:
+        current = await objects.lock_latest(conn, team_id, namespace, [e[0] for e in entries], now)
+        state: dict[str, tuple[int, Any, str]] = {oid: (v, data, "") for oid, (v, data) in current.items()}
+        for object_id, obj, doc, request_id, index in entries:
+            version, previous, _ = state.get(object_id, (0, None, ""))
+            if merge and previous is not None:
+                obj = merge_patch(previous, obj)
+                doc = _encode(obj).decode()
+            state[object_id] = (version + 1, obj, doc)
+            versions.append(objects.NewVersion(object_id, version + 1, doc, request_id, index))
+        latest = [objects.Latest(oid, v, doc) for oid, (v, _, doc) in state.items() if doc]
+        await objects.write_latest(conn, team_id, namespace, latest, now)
+    await objects.insert_versions(conn, team_id, namespace, versions, now)
+    return versions

@@ -1,0 +1,7 @@
+"""Wall-clock milliseconds, the unit of every `*_ms` column."""
+
+import time
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,112 @@
+"""The database handle: one async engine, a write path and a read path.
+
+SQLite is single-writer: in one process every write transaction takes `_write_lock`, and
+starts with BEGIN IMMEDIATE so that processes sharing the file queue on SQLite's own lock
+(busy_timeout) instead of failing on a read-to-write upgrade.
+PostgreSQL writes run concurrently; row locks and SKIP LOCKED keep them apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from vigil.errors import StoreUnavailable
+
+_WRITE = "vigil_write"
+
+
+def async_url(url: str) -> str:
+    """Accept the plain URLs people write and pick our async drivers."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite:///") and "+" not in url.split(":", 1)[0]:
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+def _json_encode(value: object) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+class Database:
+    def __init__(self, url: str, pool_size: int = 8) -> None:
+        self.url = async_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        options: dict[str, object] = {
+            "json_serializer": _json_encode,
+            "json_deserializer": msgspec.json.decode,
+        }
+        if not self.is_sqlite:
+            options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+        self.engine: AsyncEngine = create_async_engine(self.url, **options)
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction; commits when the block ends without error."""
+        if self._write_lock is None:
+            async with self._transaction(write=True) as conn:
+                yield conn
+            return
+        async with self._write_lock:
+            async with self._transaction(write=True) as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._transaction(write=False) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _transaction(self, write: bool) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self.engine.connect() as conn:
+                if write:
+                    conn = await conn.execution_options(**{_WRITE: True})
+                async with conn.begin():
+                    yield conn
+        except (OperationalError, DBAPIError, OSError) as exc:
+            if isinstance(exc, DBAPIError) and not _is_connectivity_error(exc):
+                raise
+            raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
+
+    async def ping(self) -> None:
+        async with self.read() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _is_connectivity_error(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    text = str(exc.orig).lower()
+    return any(word in text for word in ("connection", "database is locked", "could not connect"))
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # Let us issue BEGIN ourselves (pysqlite's implicit transactions would defer it).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # durable at every commit; costs little at 1000 rows/txn
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")

@@ -1,0 +1,67 @@
+"""Run Alembic migrations from inside Vigil, and tell whether the database is current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from vigil.store.db import async_url
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+# Any constant works; it only has to be the same in every Vigil process.
+_PG_MIGRATION_LOCK = 7_242_001
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def _upgrade(sync_conn: sa.Connection) -> None:
+    config = _config()
+    config.attributes["connection"] = sync_conn
+    command.upgrade(config, "head")
+
+
+async def upgrade(url: str) -> None:
+    """Bring the database to the newest revision; safe when several processes start at once."""
+    url = async_url(url)
+    if url.startswith("sqlite"):
+        _ensure_sqlite_dir(url)
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(sa.text(f"SELECT pg_advisory_lock({_PG_MIGRATION_LOCK})"))
+                await conn.commit()
+            try:
+                await conn.run_sync(_upgrade)
+                await conn.commit()
+            finally:
+                if conn.dialect.name == "postgresql":
+                    await conn.execute(sa.text(f"SELECT pg_advisory_unlock({_PG_MIGRATION_LOCK})"))
+                    await conn.commit()
+    finally:
+        await engine.dispose()
+
+
+def current_revision(sync_conn: sa.Connection) -> str | None:
+    return MigrationContext.configure(sync_conn).get_current_revision()
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    path = url.split(":///", 1)[1].split("?", 1)[0]
+    if path and path != ":memory:":
+        Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,135 @@
+"""The job queue, in the same database as the data.
+
+A job is claimable when `run_after_ms` has passed. Claiming moves `run_after_ms` one lease
+ahead and writes a fresh `lock_token`; finishing deletes the job only if the token still
+matches. So a worker that dies leaves its jobs to come back when the lease runs out, and a
+worker that comes back late finds its token gone and writes nothing (no result twice).
+
+PostgreSQL: claims take a batch with FOR UPDATE SKIP LOCKED (claiming one at a time measured
+~1k jobs/s here, a hundred at a time ~25k/s). SQLite: the caller holds the single write lock,
+so the same statement without SKIP LOCKED is already exclusive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+EVALUATE = "evaluate"
+
+
+@dataclass(frozen=True)
+class NewJob:
+    kind: str
+    team_id: str
+    namespace: str
+    object_id: str
+    version: int
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    team_id: str
+    namespace: str
+    object_id: str
+    version: int
+    request_id: str | None
+    attempts: int
+
+
+async def enqueue(conn: AsyncConnection, jobs: Sequence[NewJob], now_ms: int) -> None:
+    if not jobs:
+        return
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            sa.text(
+                "INSERT INTO jobs (kind, team_id, namespace, object_id, version, request_id, run_after_ms, "
+                "attempts, created_at_ms) SELECT t.k, t.t, t.n, t.o, t.v, t.r, :now, 0, :now FROM "
+                "unnest(CAST(:k AS text[]), CAST(:t AS text[]), CAST(:n AS text[]), CAST(:o AS text[]), "
+                "CAST(:v AS int[]), CAST(:r AS text[])) AS t(k, t, n, o, v, r)"
+            ),
+            {
+                "now": now_ms,
+                "k": [j.kind for j in jobs],
+                "t": [j.team_id for j in jobs],
+                "n": [j.namespace for j in jobs],
+                "o": [j.object_id for j in jobs],
+                "v": [j.version for j in jobs],
+                "r": [j.request_id for j in jobs],
+            },
+        )
+        return
+    await conn.execute(
+        sa.text(
+            "INSERT INTO jobs (kind, team_id, namespace, object_id, version, request_id, run_after_ms, "
+            "attempts, created_at_ms) VALUES (:k, :t, :n, :o, :v, :r, :now, 0, :now)"
+        ),
+        [
+            {
+                "now": now_ms,
+                "k": j.kind,
+                "t": j.team_id,
+                "n": j.namespace,
+                "o": j.object_id,
+                "v": j.version,
+                "r": j.request_id,
+            }
+            for j in jobs
+        ],
+    )
+
+
+async def claim(
+    conn: AsyncConnection, kind: str, token: str, limit: int, now_ms: int, lease_ms: int
+) -> list[Job]:
+    """Take up to `limit` ready jobs of one kind, oldest first, under a lease."""
+    skip_locked = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
+    rows = await conn.execute(
+        sa.text(
+            "UPDATE jobs SET run_after_ms = :lease_until, lock_token = :token, attempts = attempts + 1 "
+            "WHERE id IN (SELECT id FROM jobs WHERE kind = :kind AND run_after_ms <= :now "
+            f"ORDER BY run_after_ms, id LIMIT :limit{skip_locked}) "
+            "RETURNING id, kind, team_id, namespace, object_id, version, request_id, attempts"
+        ),
+        {"lease_until": now_ms + lease_ms, "token": token, "kind": kind, "now": now_ms, "limit": limit},
+    )
+    jobs = [Job(r.id, r.kind, r.team_id, r.namespace, r.object_id, r.version, r.request_id, r.attempts) for r in rows]
+    return sorted(jobs, key=lambda job: job.id)
+
+
+async def finish(conn: AsyncConnection, token: str, job_ids: Sequence[int]) -> set[int]:
+    """Delete the jobs this claim still holds; returns those it did (the others were re-claimed)."""
+    if not job_ids:
+        return set()
+    rows = await conn.execute(
+        sa.text("DELETE FROM jobs WHERE lock_token = :token AND id IN :ids RETURNING id").bindparams(
+            sa.bindparam("ids", expanding=True)
+        ),
+        {"token": token, "ids": sorted(job_ids)},
+    )
+    return {row.id for row in rows}
+
+
+async def retry_later(
+    conn: AsyncConnection, token: str, job_id: int, run_after_ms: int, error: str
+) -> bool:
+    result = await conn.execute(
+        sa.text(
+            "UPDATE jobs SET run_after_ms = :run_after, lock_token = NULL, last_error = :error "
+            "WHERE id = :id AND lock_token = :token"
+        ),
+        {"run_after": run_after_ms, "error": error[:2000], "id": job_id, "token": token},
+    )
+    return result.rowcount == 1
+
+
+async def depth(conn: AsyncConnection) -> dict[str, int]:
+    """Jobs waiting per kind (for /metrics)."""
+    rows = await conn.execute(sa.text("SELECT kind, count(*) AS n FROM jobs GROUP BY kind"))
+    return {row.kind: row.n for row in rows}

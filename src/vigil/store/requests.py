@@ -1,0 +1,157 @@
+"""Requests: one per accepted call, with a count of items not yet terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vigil.store import jsondoc
+from vigil.store.schema import requests
+
+QUEUED = "queued"  #: accepted, no item evaluated yet
+INGESTING = "ingesting"  #: a worker is evaluating its items
+SUCCEEDED = "succeeded"  #: every item reached a terminal state (some may have failed)
+FAILED = "failed"  #: the request as a whole could not be processed
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    id: str
+    team_id: str
+    namespace: str
+    kind: str
+    total: int
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    id: str
+    team_id: str
+    namespace: str
+    kind: str
+    status: str
+    total: int
+    pending: int
+    failed: int
+    error_summary: str | None
+    created_at_ms: int
+
+
+async def insert_many(conn: AsyncConnection, new: Sequence[NewRequest], now_ms: int) -> None:
+    await conn.execute(
+        requests.insert(),
+        [
+            {
+                "id": r.id,
+                "team_id": r.team_id,
+                "namespace": r.namespace,
+                "kind": r.kind,
+                "status": QUEUED,
+                "total": r.total,
+                "pending": r.total,
+                "failed": 0,
+                "created_at_ms": now_ms,
+                "updated_at_ms": now_ms,
+            }
+            for r in new
+        ],
+    )
+
+
+async def get(conn: AsyncConnection, team_id: str, namespace: str, request_id: str) -> RequestRecord | None:
+    row = (
+        await conn.execute(
+            sa.select(requests).where(
+                requests.c.id == request_id, requests.c.team_id == team_id, requests.c.namespace == namespace
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return RequestRecord(
+        row.id,
+        row.team_id,
+        row.namespace,
+        row.kind,
+        row.status,
+        row.total,
+        row.pending,
+        row.failed,
+        row.error_summary,
+        row.created_at_ms,
+    )
+
+
+async def mark_ingesting(conn: AsyncConnection, request_ids: Sequence[str], now_ms: int) -> None:
+    if not request_ids:
+        return
+    await conn.execute(
+        requests.update()
+        .where(requests.c.id.in_(sorted(set(request_ids))), requests.c.status == QUEUED)
+        .values(status=INGESTING, updated_at_ms=now_ms)
+    )
+
+
+async def count_done(conn: AsyncConnection, done: dict[str, tuple[int, int]], now_ms: int) -> None:
+    """Take finished items off each request's pending count: `done` maps id → (finished, failed).
+
+    The request becomes `succeeded` when its count reaches zero. Requests are updated in id
+    order so that workers finishing items of the same requests never deadlock.
+    """
+    statement = sa.text(
+        "UPDATE requests SET pending = pending - :n, failed = failed + :f, updated_at_ms = :now, "
+        "status = CASE WHEN pending - :n <= 0 THEN 'succeeded' ELSE 'ingesting' END WHERE id = :id"
+    )
+    for request_id in sorted(done):
+        finished, failed = done[request_id]
+        await conn.execute(statement, {"n": finished, "f": failed, "now": now_ms, "id": request_id})
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    object_id: str
+    version: int
+    status: str | None  # None while not yet evaluated
+    output: Any
+    metadata: Any
+    error: str | None
+
+
+async def items(conn: AsyncConnection, request_id: str) -> list[ItemResult]:
+    """The request's items in array order, each with its decision once there is one."""
+    rows = await conn.execute(
+        sa.text(
+            "SELECT v.object_id, v.version, d.status, d.output, d.metadata, d.error "
+            "FROM object_versions v LEFT JOIN decisions d ON d.team_id = v.team_id "
+            "AND d.namespace = v.namespace AND d.object_id = v.object_id AND d.version = v.version "
+            "WHERE v.request_id = :rid ORDER BY v.request_idx"
+        ),
+        {"rid": request_id},
+    )
+    return [
+        ItemResult(
+            row.object_id,
+            row.version,
+            row.status,
+            None if row.output is None else jsondoc.load(row.output),
+            None if row.metadata is None else jsondoc.load(row.metadata),
+            row.error,
+        )
+        for row in rows
+    ]
+
+
+async def failed_items(conn: AsyncConnection, request_id: str, limit: int) -> list[tuple[str, str]]:
+    rows = await conn.execute(
+        sa.text(
+            "SELECT v.object_id, d.error FROM object_versions v JOIN decisions d ON d.team_id = v.team_id "
+            "AND d.namespace = v.namespace AND d.object_id = v.object_id AND d.version = v.version "
+            "WHERE v.request_id = :rid AND d.status = 'failed' ORDER BY v.request_idx LIMIT :limit"
+        ),
+        {"rid": request_id, "limit": limit},
+    )
+    return [(row.object_id, row.error or "") for row in rows]

@@ -1,0 +1,133 @@
+"""Every table, once. Alembic migrations (store/migrations) create exactly this; a test compares them.
+
+Times are integer epoch milliseconds (`*_ms`): the same on SQLite and PostgreSQL, cheap to
+compare in the queue's claim query, and unambiguous about time zones.
+JSON documents are `jsonb` on PostgreSQL and text on SQLite (see `store/jsondoc.py`).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData()
+
+JSONDoc = sa.Text().with_variant(postgresql.JSONB(), "postgresql")
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+teams = sa.Table(
+    "teams",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False, unique=True),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("team_id", sa.Text, sa.ForeignKey("teams.id"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    # The first characters of the key, shown in listings so a person can tell keys apart.
+    sa.Column("prefix", sa.Text, nullable=False),
+    # sha256 of the whole key: keys are 238 random bits, so a fast hash is enough.
+    sa.Column("key_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("scopes", sa.Text, nullable=False),  # space-separated
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("revoked_at_ms", sa.BigInteger, nullable=True),
+)
+
+namespaces = sa.Table(
+    "namespaces",
+    metadata,
+    sa.Column("team_id", sa.Text, sa.ForeignKey("teams.id"), primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("settings", JSONDoc, nullable=False),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_ms", sa.BigInteger, nullable=False),
+)
+
+# The latest state of each identity (team, namespace, object_id).
+objects = sa.Table(
+    "objects",
+    metadata,
+    sa.Column("team_id", sa.Text, primary_key=True),
+    sa.Column("namespace", sa.Text, primary_key=True),
+    sa.Column("object_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("data", JSONDoc, nullable=False),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_ms", sa.BigInteger, nullable=False),
+)
+
+# Every accepted version, kept as history. A version is also its request's item:
+# (request_id, request_idx) says which request brought it and where in the array.
+object_versions = sa.Table(
+    "object_versions",
+    metadata,
+    sa.Column("team_id", sa.Text, primary_key=True),
+    sa.Column("namespace", sa.Text, primary_key=True),
+    sa.Column("object_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("data", JSONDoc, nullable=False),
+    sa.Column("request_id", sa.Text, nullable=False),
+    sa.Column("request_idx", sa.Integer, nullable=False),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_object_versions_request", "request_id", "request_idx", unique=True),
+)
+
+requests = sa.Table(
+    "requests",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("team_id", sa.Text, nullable=False),
+    sa.Column("namespace", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # "add" (later: "import", "replay")
+    sa.Column("status", sa.Text, nullable=False),  # queued → ingesting → succeeded | failed
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("pending", sa.Integer, nullable=False),  # items not yet terminal
+    sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error_summary", sa.Text, nullable=True),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_ms", sa.BigInteger, nullable=False),
+)
+
+# The per-object result of a request item: one row per evaluated version, never two.
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("team_id", sa.Text, primary_key=True),
+    sa.Column("namespace", sa.Text, primary_key=True),
+    sa.Column("object_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("status", sa.Text, nullable=False),  # succeeded | failed
+    sa.Column("output", JSONDoc, nullable=True),  # null when the evaluation failed
+    sa.Column("metadata", JSONDoc, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("policy_version", sa.Integer, nullable=True),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+)
+
+# The job queue, in the same database so a job commits with the data it is about.
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.Text, nullable=False),  # "evaluate"
+    sa.Column("team_id", sa.Text, nullable=False),
+    sa.Column("namespace", sa.Text, nullable=False),
+    sa.Column("object_id", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("request_id", sa.Text, nullable=True),
+    # Claimable once this time has passed. A claim moves it one lease ahead, so a job whose
+    # worker died comes back by itself when the lease runs out.
+    sa.Column("run_after_ms", sa.BigInteger, nullable=False),
+    # A fresh token per claim: only the holder of the current claim may finish the job.
+    sa.Column("lock_token", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_jobs_run_after", "run_after_ms"),
+)

@@ -1,0 +1,58 @@
+"""The worker: a few claim loops per process, each taking a batch of jobs at a time."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from vigil.config import Settings
+from vigil.errors import StoreUnavailable
+from vigil.service import evaluation
+from vigil.store.db import Database
+
+log = structlog.get_logger("vigil.worker")
+
+
+class Worker:
+    def __init__(self, db: Database, settings: Settings, wakeup: asyncio.Event | None = None) -> None:
+        self._db = db
+        self._policy = evaluation.Policy(
+            batch_size=settings.worker_batch_size,
+            lease_ms=int(settings.job_lease_s * 1000),
+            max_attempts=settings.job_max_attempts,
+        )
+        self._poll_s = settings.worker_poll_interval_ms / 1000
+        self._concurrency = settings.worker_concurrency
+        # Set by an in-process API when it commits jobs, so the worker need not wait a poll.
+        self.wakeup = wakeup or asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        log.info("worker.started", loops=self._concurrency)
+        await asyncio.gather(*(self._loop(n) for n in range(self._concurrency)))
+        log.info("worker.stopped")
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.wakeup.set()
+
+    async def _loop(self, number: int) -> None:
+        while not self._stopping.is_set():
+            try:
+                claimed = await evaluation.run_once(self._db, self._policy)
+            except StoreUnavailable as exc:
+                log.warning("worker.store_unavailable", loop=number, error=str(exc))
+                claimed = 0
+                await asyncio.sleep(1.0)
+            except Exception:
+                log.exception("worker.batch_failed", loop=number)
+                claimed = 0
+                await asyncio.sleep(1.0)
+            if claimed:
+                continue
+            self.wakeup.clear()
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), self._poll_s)
+            except TimeoutError:
+                pass
