@@ -8,8 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import time
+
 import msgspec
 
+from vigil import metrics
 from vigil.errors import BadRequest, TooLarge
 from vigil.ids import new_id
 from vigil.service import validate
@@ -118,6 +121,7 @@ async def write_submissions(db: Database, submissions: Sequence[Submission]) -> 
     for submission in submissions:
         groups[(submission.team_id, submission.namespace)].append(submission)
     jobs: list[queue.NewJob] = []
+    started = time.perf_counter()
     async with db.write() as conn:
         # Sorted, so concurrent transactions take namespace and object locks in one order.
         for (team_id, namespace), group in sorted(groups.items()):
@@ -141,6 +145,8 @@ async def write_submissions(db: Database, submissions: Sequence[Submission]) -> 
             now,
         )
         await queue.enqueue(conn, jobs, now)
+    metrics.INGEST_COMMIT_SECONDS.observe(time.perf_counter() - started)
+    metrics.INGEST_COMMIT_SUBMISSIONS.observe(len(submissions))
 
 
 async def _store_versions(

@@ -1,0 +1,111 @@
+"""The job queue: claims in batches under a lease, and only the current claim may finish."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.helpers import run_sync
+from vigil.store import migrate, queue
+from vigil.store.db import Database
+
+
+@pytest.fixture
+def db_url(fresh_backend) -> str:
+    run_sync(migrate.upgrade(fresh_backend.database_url))
+    return fresh_backend.database_url
+
+
+def jobs(n: int) -> list[queue.NewJob]:
+    return [queue.NewJob(queue.EVALUATE, "team", "ns", f"o{i}", 1, None) for i in range(n)]
+
+
+def test_claim_takes_a_batch_oldest_first_and_hides_it_until_the_lease_ends(db_url):
+    async def go() -> None:
+        db = Database(db_url)
+        try:
+            async with db.write() as conn:
+                await queue.enqueue(conn, jobs(7), now_ms=1_000)
+            async with db.write() as conn:
+                first = await queue.claim(conn, queue.EVALUATE, "A", 5, now_ms=2_000, lease_ms=10_000)
+            assert [j.object_id for j in first] == ["o0", "o1", "o2", "o3", "o4"]
+            assert all(j.attempts == 1 for j in first)
+            async with db.write() as conn:
+                second = await queue.claim(conn, queue.EVALUATE, "B", 5, now_ms=3_000, lease_ms=10_000)
+            assert [j.object_id for j in second] == ["o5", "o6"]
+            async with db.write() as conn:
+                assert await queue.claim(conn, queue.EVALUATE, "C", 5, now_ms=4_000, lease_ms=10_000) == []
+        finally:
+            await db.dispose()
+
+    run_sync(go())
+
+
+def test_expired_lease_lets_another_worker_claim_and_the_late_one_cannot_finish(db_url):
+    async def go() -> None:
+        db = Database(db_url)
+        try:
+            async with db.write() as conn:
+                await queue.enqueue(conn, jobs(2), now_ms=1_000)
+            async with db.write() as conn:
+                claimed_by_a = await queue.claim(conn, queue.EVALUATE, "A", 10, now_ms=2_000, lease_ms=1_000)
+            # A stalls past its lease; B takes the same jobs
+            async with db.write() as conn:
+                claimed_by_b = await queue.claim(conn, queue.EVALUATE, "B", 10, now_ms=3_001, lease_ms=1_000)
+            assert [j.id for j in claimed_by_b] == [j.id for j in claimed_by_a]
+            assert all(j.attempts == 2 for j in claimed_by_b)
+            async with db.write() as conn:
+                assert await queue.finish(conn, "A", [j.id for j in claimed_by_a]) == set()
+            async with db.write() as conn:
+                assert await queue.finish(conn, "B", [j.id for j in claimed_by_b]) == {j.id for j in claimed_by_b}
+            async with db.read() as conn:
+                assert await queue.depth(conn) == {}
+        finally:
+            await db.dispose()
+
+    run_sync(go())
+
+
+def test_retry_later_returns_the_job_after_its_delay(db_url):
+    async def go() -> None:
+        db = Database(db_url)
+        try:
+            async with db.write() as conn:
+                await queue.enqueue(conn, jobs(1), now_ms=1_000)
+            async with db.write() as conn:
+                (job,) = await queue.claim(conn, queue.EVALUATE, "A", 10, now_ms=1_000, lease_ms=30_000)
+                assert await queue.retry_later(conn, "A", job.id, run_after_ms=5_000, error="boom")
+            async with db.write() as conn:
+                assert await queue.claim(conn, queue.EVALUATE, "B", 10, now_ms=4_999, lease_ms=30_000) == []
+                (again,) = await queue.claim(conn, queue.EVALUATE, "B", 10, now_ms=5_000, lease_ms=30_000)
+            assert again.id == job.id and again.attempts == 2
+        finally:
+            await db.dispose()
+
+    run_sync(go())
+
+
+def test_concurrent_claimers_never_get_the_same_job(db_url):
+    async def go() -> None:
+        db = Database(db_url)
+        try:
+            async with db.write() as conn:
+                await queue.enqueue(conn, jobs(500), now_ms=1_000)
+
+            async def claimer(token: str) -> list[int]:
+                got: list[int] = []
+                while True:
+                    async with db.write() as conn:
+                        batch = await queue.claim(conn, queue.EVALUATE, token, 7, now_ms=2_000, lease_ms=60_000)
+                    if not batch:
+                        return got
+                    got.extend(j.id for j in batch)
+
+            results = await asyncio.gather(*(claimer(f"w{i}") for i in range(4)))
+            every = [job_id for result in results for job_id in result]
+            assert len(every) == 500 and len(set(every)) == 500
+        finally:
+            await db.dispose()
+
+    run_sync(go())

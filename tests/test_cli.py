@@ -1,0 +1,56 @@
+"""The `vigil` command: keys create / list / revoke, migrate."""
+
+from __future__ import annotations
+
+import subprocess
+
+import httpx
+
+from tests.helpers import VIGIL, vigil_env
+
+
+def vigil(backend, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*VIGIL, *args], env=vigil_env(backend.database_url), capture_output=True, text=True, timeout=60)
+
+
+def test_keys_create_prints_the_key_last_and_it_works_until_revoked(backend, server):
+    created = vigil(backend, "keys", "create", "--team", "cli-team", "--name", "ci")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("sk_") and len(key) == 43
+    with httpx.Client(base_url=server.base_url) as http:
+        headers = {"Authorization": f"Bearer {key}"}
+        assert http.post("/v1/data/products", json={"data": {"id": "k"}}, headers=headers).status_code == 200
+
+        listing = vigil(backend, "keys", "list")
+        assert listing.returncode == 0
+        line = next(row for row in listing.stdout.splitlines() if "cli-team" in row and key[:8] in row)
+        assert key not in listing.stdout  # never the key itself
+        assert "admin,data:read,data:write" in line and "active" in line
+
+        key_id = line.split("\t")[0]
+        revoked = vigil(backend, "keys", "revoke", key_id)
+        assert revoked.returncode == 0
+        # the session server trusts a key lookup for 0 s (VIGIL_AUTH_CACHE_TTL_S=0)
+        assert http.post("/v1/data/products", json={"data": {"id": "k"}}, headers=headers).status_code == 401
+    assert "revoked" in next(row for row in vigil(backend, "keys", "list").stdout.splitlines() if row.startswith(key_id))
+
+
+def test_keys_create_with_scopes_and_bad_scope(backend, server):
+    created = vigil(backend, "keys", "create", "--team", "cli-team2", "--scopes", "data:read")
+    key = created.stdout.strip().splitlines()[-1]
+    with httpx.Client(base_url=server.base_url) as http:
+        answer = http.post("/v1/data/p", json={"data": {"id": "k"}}, headers={"Authorization": f"Bearer {key}"})
+        assert answer.status_code == 403
+    bad = vigil(backend, "keys", "create", "--team", "x", "--scopes", "data:everything")
+    assert bad.returncode == 2 and "unknown scope" in bad.stderr
+
+
+def test_revoking_an_unknown_key_fails_clearly(backend, server):
+    result = vigil(backend, "keys", "revoke", "key_nope")
+    assert result.returncode == 2 and "no active key" in result.stderr
+
+
+def test_migrate_command(fresh_backend):
+    result = vigil(fresh_backend, "migrate")
+    assert result.returncode == 0 and "newest schema" in result.stdout
