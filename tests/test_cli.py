@@ -10,7 +10,9 @@ from tests.helpers import VIGIL, vigil_env
 
 
 def vigil(backend, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*VIGIL, *args], env=vigil_env(backend.database_url), capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [*VIGIL, *args], env=vigil_env(backend.database_url), capture_output=True, text=True, timeout=60
+    )
 
 
 def test_keys_create_prints_the_key_last_and_it_works_until_revoked(backend, server):
@@ -33,7 +35,9 @@ def test_keys_create_prints_the_key_last_and_it_works_until_revoked(backend, ser
         assert revoked.returncode == 0
         # the session server trusts a key lookup for 0 s (VIGIL_AUTH_CACHE_TTL_S=0)
         assert http.post("/v1/data/products", json={"data": {"id": "k"}}, headers=headers).status_code == 401
-    assert "revoked" in next(row for row in vigil(backend, "keys", "list").stdout.splitlines() if row.startswith(key_id))
+    assert "revoked" in next(
+        row for row in vigil(backend, "keys", "list").stdout.splitlines() if row.startswith(key_id)
+    )
 
 
 def test_keys_create_with_scopes_and_bad_scope(backend, server):

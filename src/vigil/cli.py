@@ -175,11 +175,15 @@ def keys_list() -> None:
 
     for record in _run(listing()):
         state = "revoked" if record.revoked_at_ms else "active"
-        typer.echo(f"{record.id}\t{record.team_name}\t{record.prefix}…\t{','.join(sorted(record.scopes))}\t{state}\t{record.name}")
+        typer.echo(
+            f"{record.id}\t{record.team_name}\t{record.prefix}…\t{','.join(sorted(record.scopes))}\t{state}\t{record.name}"
+        )
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_…), as 'vigil keys list' shows.")]) -> None:
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (key_…), as 'vigil keys list' shows.")],
+) -> None:
     """Revoke a key. API processes stop accepting it within VIGIL_AUTH_CACHE_TTL_S."""
     from vigil.errors import VigilError
     from vigil.service import keys

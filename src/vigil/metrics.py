@@ -9,7 +9,9 @@ INGEST_COMMIT_SECONDS = Histogram(
     "vigil_ingest_commit_seconds", "Duration of one shared ingest transaction (group commit)"
 )
 INGEST_COMMIT_SUBMISSIONS = Histogram(
-    "vigil_ingest_commit_submissions", "Requests sharing one ingest transaction", buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256)
+    "vigil_ingest_commit_submissions",
+    "Requests sharing one ingest transaction",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
 )
 QUEUE_DEPTH = Gauge("vigil_queue_depth", "Jobs waiting or running, by kind", ["kind"])
 EVALUATIONS = Counter("vigil_evaluations_total", "Object versions evaluated, by outcome", ["outcome"])
@@ -18,6 +20,4 @@ EVALUATION_SECONDS = Histogram(
     "Policy evaluation time of one object version",
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0),
 )
-DECISION_LAG_SECONDS = Histogram(
-    "vigil_decision_lag_seconds", "Time from an object's commit to its decision's commit"
-)
+DECISION_LAG_SECONDS = Histogram("vigil_decision_lag_seconds", "Time from an object's commit to its decision's commit")

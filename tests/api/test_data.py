@@ -9,7 +9,9 @@ import httpx
 from tests.helpers import Team, create_key, query, wait_status
 
 
-def post(client: httpx.Client, team: Team, body: object, namespace: str = "products", **kwargs: object) -> httpx.Response:
+def post(
+    client: httpx.Client, team: Team, body: object, namespace: str = "products", **kwargs: object
+) -> httpx.Response:
     return client.post(f"/v1/data/{namespace}", json=body, headers=team.headers, **kwargs)  # type: ignore[arg-type]
 
 
@@ -23,7 +25,9 @@ def stored_versions(backend, team: Team, object_id: str, namespace: str = "produ
 
 
 def count_rows(backend, table: str, team: Team) -> int:
-    return query(backend.database_url, f"SELECT count(*) AS n FROM {table} WHERE team_id = :t", {"t": team.team_id})[0].n
+    return query(backend.database_url, f"SELECT count(*) AS n FROM {table} WHERE team_id = :t", {"t": team.team_id})[
+        0
+    ].n
 
 
 def test_add_answers_accepted_and_request_succeeds_with_one_item_per_object(client, team, backend):
@@ -232,7 +236,11 @@ def test_bodiless_post_with_json_content_type_is_a_clear_400(client, team):
 
 
 def test_legacy_inline_schema_is_merged_into_settings(client, team):
-    client.put("/v1/data/legacy/settings", json={"schema": {"title": {"display_hint": {"type": "title"}}}}, headers=team.headers)
+    client.put(
+        "/v1/data/legacy/settings",
+        json={"schema": {"title": {"display_hint": {"type": "title"}}}},
+        headers=team.headers,
+    )
     body = {"data": {"id": "l1", "price": 3}, "schema": {"price": {"content_type": "metadata"}}}
     answer = post(client, team, body, namespace="legacy")
     assert answer.status_code == 200

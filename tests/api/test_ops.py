@@ -55,12 +55,16 @@ def test_metrics_count_requests_by_route_and_status_and_objects_ingested(client,
     client.post("/v1/data/products", json={"data": [{"title": "no id"}]}, headers=team.headers)
     after = client.get("/metrics").text
     route = "/v1/data/{namespace}"
-    assert metric(after, "vigil_http_requests_total", route=route, status="200") - metric(
-        before, "vigil_http_requests_total", route=route, status="200"
-    ) == 1
-    assert metric(after, "vigil_http_requests_total", route=route, status="400") - metric(
-        before, "vigil_http_requests_total", route=route, status="400"
-    ) == 1
+    assert (
+        metric(after, "vigil_http_requests_total", route=route, status="200")
+        - metric(before, "vigil_http_requests_total", route=route, status="200")
+        == 1
+    )
+    assert (
+        metric(after, "vigil_http_requests_total", route=route, status="400")
+        - metric(before, "vigil_http_requests_total", route=route, status="400")
+        == 1
+    )
     assert metric(after, "vigil_objects_ingested_total") - metric(before, "vigil_objects_ingested_total") == 2
     assert re.search(r'^vigil_queue_depth\{kind="evaluate"\} \d', after, re.M)
     assert "vigil_evaluation_seconds_bucket" in after and "vigil_decision_lag_seconds_count" in after
@@ -79,8 +83,12 @@ def test_concurrent_single_posts_share_commits(server, team):
         assert set(pool.map(send, range(400))) == {200}
     with httpx.Client(base_url=server.base_url) as http:
         after = http.get("/metrics").text
-    commits = metric(after, "vigil_ingest_commit_submissions_count") - metric(before, "vigil_ingest_commit_submissions_count")
-    submissions = metric(after, "vigil_ingest_commit_submissions_sum") - metric(before, "vigil_ingest_commit_submissions_sum")
+    commits = metric(after, "vigil_ingest_commit_submissions_count") - metric(
+        before, "vigil_ingest_commit_submissions_count"
+    )
+    submissions = metric(after, "vigil_ingest_commit_submissions_sum") - metric(
+        before, "vigil_ingest_commit_submissions_sum"
+    )
     assert submissions == 400
     assert commits < 400
 

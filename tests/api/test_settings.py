@@ -30,7 +30,9 @@ def test_put_replaces_previous_settings(client, team):
 
 def test_unknown_enum_value_is_a_400_listing_allowed_values(client, team):
     answer = client.put(
-        "/v1/data/products/settings", json={"schema": {"t": {"display_hint": {"type": "headline"}}}}, headers=team.headers
+        "/v1/data/products/settings",
+        json={"schema": {"t": {"display_hint": {"type": "headline"}}}},
+        headers=team.headers,
     )
     assert answer.status_code == 400
     message = answer.json()["error"]["message"]
@@ -58,14 +60,21 @@ def test_get_settings_of_unknown_namespace_is_404(client, team):
 def test_namespace_exists_after_its_first_object(client, team):
     request_id = client.post("/v1/data/listings", json={"data": {"id": "x"}}, headers=team.headers).json()["requestId"]
     wait_status(client, "listings", request_id, team.headers)
-    assert client.get("/v1/data/listings/settings", headers=team.headers).json() == {"schema": {}, "update_mode": "replace"}
+    assert client.get("/v1/data/listings/settings", headers=team.headers).json() == {
+        "schema": {},
+        "update_mode": "replace",
+    }
 
 
 def test_merge_mode_applies_json_merge_patch_and_keeps_every_version(client, team, backend):
     client.put("/v1/data/users/settings", json={"update_mode": "merge"}, headers=team.headers)
-    client.post("/v1/data/users", json={"data": {"id": "u1", "name": "Ann", "tags": {"a": 1, "b": 2}}}, headers=team.headers)
     client.post(
-        "/v1/data/users", json={"data": [{"id": "u1", "tags": {"b": None}}, {"id": "u1", "age": 30}]}, headers=team.headers
+        "/v1/data/users", json={"data": {"id": "u1", "name": "Ann", "tags": {"a": 1, "b": 2}}}, headers=team.headers
+    )
+    client.post(
+        "/v1/data/users",
+        json={"data": [{"id": "u1", "tags": {"b": None}}, {"id": "u1", "age": 30}]},
+        headers=team.headers,
     )
     obj = client.get("/v1/data/users/objects/u1", headers=team.headers).json()
     assert obj["version"] == 3
@@ -80,6 +89,8 @@ def test_merge_mode_applies_json_merge_patch_and_keeps_every_version(client, tea
 
 def test_metadata_fields_come_back_in_results(client, team):
     client.put("/v1/data/products/settings", json={"schema": SCHEMA}, headers=team.headers)
-    answer = client.post("/v1/data/products", json={"data": {"id": "m", "price": 9.5, "title": "T"}}, headers=team.headers)
+    answer = client.post(
+        "/v1/data/products", json={"data": {"id": "m", "price": 9.5, "title": "T"}}, headers=team.headers
+    )
     status = wait_status(client, "products", answer.json()["requestId"], team.headers)
     assert status["data"][0]["metadata"] == {"price": 9.5}

@@ -57,7 +57,9 @@ def test_worker_sigkill_mid_evaluation_then_restart_loses_and_duplicates_nothing
             survivor = start(["worker", "--no-migrate"], env, fresh_backend.workdir / "survivor.log")
             try:
                 for request_id in request_ids:
-                    assert wait_status(client, "products", request_id, team.headers, timeout_s=60)["status"] == "succeeded"
+                    assert (
+                        wait_status(client, "products", request_id, team.headers, timeout_s=60)["status"] == "succeeded"
+                    )
             finally:
                 survivor.stop()
 

@@ -54,13 +54,20 @@ def test_versions_follow_arrival_order(db_urls, batches, shared):
             async with db.read() as conn:
                 from sqlalchemy import text
 
-                versions = (await conn.execute(
-                    text("SELECT object_id, version, data, request_id, request_idx FROM object_versions WHERE team_id = :t"),
-                    {"t": team},
-                )).all()
-                latest = (await conn.execute(
-                    text("SELECT object_id, version, data FROM objects WHERE team_id = :t"), {"t": team}
-                )).all()
+                versions = (
+                    await conn.execute(
+                        text(
+                            "SELECT object_id, version, data, request_id, request_idx FROM object_versions "
+                            "WHERE team_id = :t"
+                        ),
+                        {"t": team},
+                    )
+                ).all()
+                latest = (
+                    await conn.execute(
+                        text("SELECT object_id, version, data FROM objects WHERE team_id = :t"), {"t": team}
+                    )
+                ).all()
                 jobs = (await conn.execute(text("SELECT count(*) FROM jobs WHERE team_id = :t"), {"t": team})).scalar()
             return versions, latest, jobs
         finally:

@@ -33,7 +33,9 @@ ROUTES = [
 ]
 
 
-def create_app(settings: Settings, db: Database | None = None, on_commit: Callable[[], None] | None = None) -> Starlette:
+def create_app(
+    settings: Settings, db: Database | None = None, on_commit: Callable[[], None] | None = None
+) -> Starlette:
     """`on_commit` is called after each committed ingest: `vigil serve` wakes its in-process worker."""
     database = db or Database(settings.database_url, settings.db_pool_size)
     flushers = settings.group_commit_flushers or (1 if database.is_sqlite else 2)

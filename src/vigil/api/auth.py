@@ -17,5 +17,7 @@ async def require_scope(request: Request, scope: str) -> Principal:
     if principal is None:
         raise Unauthorized("unknown or revoked API key; create one with 'vigil keys create --team NAME'")
     if scope not in principal.scopes and "admin" not in principal.scopes:
-        raise Forbidden(f"this API key lacks the '{scope}' scope; create a key with it ('vigil keys create --scopes {scope}')")
+        raise Forbidden(
+            f"this API key lacks the '{scope}' scope; create a key with it ('vigil keys create --scopes {scope}')"
+        )
     return principal

@@ -19,7 +19,9 @@ log = structlog.get_logger("vigil.api")
 _HTTP_TYPES = {404: "not_found", 405: "method_not_allowed"}
 
 
-def _present(status: int, type_: str, message: str, details: list, retry: bool, headers: dict | None = None) -> Response:
+def _present(
+    status: int, type_: str, message: str, details: list, retry: bool, headers: dict | None = None
+) -> Response:
     all_headers = {"x-should-retry": "true" if retry else "false", **(headers or {})}
     return json_response({"error": {"type": type_, "message": message, "details": details}}, status, all_headers)
 

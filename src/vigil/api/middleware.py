@@ -44,5 +44,11 @@ class RequestContext:
             metrics.HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
             metrics.HTTP_SECONDS.labels(scope["method"], template).observe(elapsed)
             if self.access_log:
-                log.info("http.request", method=scope["method"], path=scope["path"], status=status, ms=round(elapsed * 1000, 2))
+                log.info(
+                    "http.request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    ms=round(elapsed * 1000, 2),
+                )
             structlog.contextvars.unbind_contextvars("http_request_id")

@@ -12,6 +12,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
+import msgspec
 import structlog
 
 from vigil import metrics
@@ -21,6 +22,7 @@ from vigil.store.clock import now_ms
 from vigil.store.db import Database
 
 log = structlog.get_logger("vigil.evaluation")
+
 
 # Seconds before attempt n+1 of a failed evaluation: 1, 4, 16, 64 … capped at 10 minutes.
 def retry_delay_s(attempts: int) -> float:
@@ -67,11 +69,7 @@ async def run_once(db: Database, policy: Policy) -> int:
             continue
         metrics.EVALUATION_SECONDS.observe(time.perf_counter() - started)
         metrics.EVALUATIONS.labels("succeeded").inc()
-        output = {
-            "labels": [_label(label) for label in result.output.labels],
-            "actions": list(result.output.actions),
-            "fields": dict(result.output.fields),
-        }
+        output = msgspec.to_builtins(result.output)
         done.append(_decision(job, output, result.metadata, None, result.policy_version))
         lag_from[job.id] = found.created_at_ms
 
@@ -104,16 +102,9 @@ def _key(d: decisions.NewDecision) -> tuple[str, str, str, int]:
     return (d.team_id, d.namespace, d.object_id, d.version)
 
 
-def _label(label: object) -> dict[str, object]:
-    out = {"label": label.label}  # type: ignore[attr-defined]
-    for name in ("explanation", "confidence"):
-        value = getattr(label, name)
-        if value is not None:
-            out[name] = value
-    return out
-
-
-def _decision(job: queue.Job, output: dict | None, metadata: dict, error: str | None, policy_version: int | None) -> decisions.NewDecision:
+def _decision(
+    job: queue.Job, output: dict | None, metadata: dict, error: str | None, policy_version: int | None
+) -> decisions.NewDecision:
     return decisions.NewDecision(
         team_id=job.team_id,
         namespace=job.namespace,

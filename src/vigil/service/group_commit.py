@@ -32,9 +32,7 @@ S = TypeVar("S", bound=Sized)
 
 
 class GroupCommitter(Generic[S]):
-    def __init__(
-        self, write: Callable[[Sequence[S]], Awaitable[None]], max_objects: int, flushers: int
-    ) -> None:
+    def __init__(self, write: Callable[[Sequence[S]], Awaitable[None]], max_objects: int, flushers: int) -> None:
         self._write = write
         self._max_objects = max_objects
         self._flushers = flushers

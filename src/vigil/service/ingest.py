@@ -3,12 +3,11 @@ evaluation jobs in one transaction before answering (spec §3, POST /v1/data/{na
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import time
 
 import msgspec
 
@@ -47,9 +46,7 @@ class Submission:
         self.size = len(self.items)
 
 
-def parse_body(
-    body: bytes, limits: Limits
-) -> tuple[list[tuple[str, dict[str, Any], str]], dict[str, Any] | None]:
+def parse_body(body: bytes, limits: Limits) -> tuple[list[tuple[str, dict[str, Any], str]], dict[str, Any] | None]:
     """Decode and check a POST body. All or nothing: every bad object is named at once."""
     if not body.strip():
         raise BadRequest(f"the request body is empty; {BODY_SHAPE}")
@@ -106,9 +103,7 @@ def parse_body(
     return items, schema_patch
 
 
-def prepare(
-    team_id: str, namespace: str, body: bytes, limits: Limits
-) -> Submission:
+def prepare(team_id: str, namespace: str, body: bytes, limits: Limits) -> Submission:
     validate.namespace(namespace)
     items, schema_patch = parse_body(body, limits)
     return Submission(team_id, namespace, new_id("req"), items, schema_patch)
@@ -136,8 +131,7 @@ async def write_submissions(db: Database, submissions: Sequence[Submission]) -> 
             merge = settings.get("update_mode") == "merge"
             versions = await _store_versions(conn, team_id, namespace, group, merge, now)
             jobs.extend(
-                queue.NewJob(queue.EVALUATE, team_id, namespace, v.object_id, v.version, v.request_id)
-                for v in versions
+                queue.NewJob(queue.EVALUATE, team_id, namespace, v.object_id, v.version, v.request_id) for v in versions
             )
         await requests.insert_many(
             conn,

@@ -34,7 +34,9 @@ def generate_key() -> str:
     return "sk_" + "".join(secrets.choice(_ALPHABET) for _ in range(_KEY_CHARS))
 
 
-async def create(db: Database, team: str, scopes: list[str] | None = None, name: str = "") -> tuple[str, keys.KeyRecord]:
+async def create(
+    db: Database, team: str, scopes: list[str] | None = None, name: str = ""
+) -> tuple[str, keys.KeyRecord]:
     """Create a key (and its team on first use). Returns the key itself, shown only this once."""
     chosen = list(scopes) if scopes else list(SCOPES)
     unknown = [s for s in chosen if s not in SCOPES]

@@ -8,9 +8,7 @@ from typing import Any
 from vigil.errors import BadRequest
 
 NAMESPACE_RULE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-NAMESPACE_RULE_TEXT = (
-    "a namespace name is 1-64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit"
-)
+NAMESPACE_RULE_TEXT = "a namespace name is 1-64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit"
 MAX_ID_CHARS = 512
 
 CONTENT_TYPES = ("image_url", "video_url", "audio_url", "website_url", "datetime", "metadata", "card")
@@ -81,7 +79,10 @@ def schema(value: Any, where: str = "schema") -> dict[str, Any]:
         content_type = field.get("content_type")
         if content_type is not None and content_type not in CONTENT_TYPES:
             problems.append(
-                {"path": f"{path}.content_type", "problem": f"{content_type!r} is not one of: {', '.join(CONTENT_TYPES)}"}
+                {
+                    "path": f"{path}.content_type",
+                    "problem": f"{content_type!r} is not one of: {', '.join(CONTENT_TYPES)}",
+                }
             )
         hint = field.get("display_hint")
         if hint is not None:
@@ -92,7 +93,9 @@ def schema(value: Any, where: str = "schema") -> dict[str, Any]:
         for ref_key in ("belongs_to", "namespace_ref"):
             ref = field.get(ref_key)
             if ref is not None and not (isinstance(ref, str) and NAMESPACE_RULE.match(ref)):
-                problems.append({"path": f"{path}.{ref_key}", "problem": f"must be a namespace name: {NAMESPACE_RULE_TEXT}"})
+                problems.append(
+                    {"path": f"{path}.{ref_key}", "problem": f"must be a namespace name: {NAMESPACE_RULE_TEXT}"}
+                )
     if problems:
         first = problems[0]
         more = f" (and {len(problems) - 1} more problems in details)" if len(problems) > 1 else ""
@@ -102,14 +105,18 @@ def schema(value: Any, where: str = "schema") -> dict[str, Any]:
 
 def _display_hint_problems(hint: Any, path: str) -> list[dict[str, Any]]:
     if not isinstance(hint, dict):
-        return [{"path": path, "problem": "must be an object like {\"type\": \"title\"}"}]
+        return [{"path": path, "problem": 'must be an object like {"type": "title"}'}]
     problems = []
     for key in hint:
         if key not in DISPLAY_HINT_KEYS:
-            problems.append({"path": f"{path}.{key}", "problem": f"unknown key; allowed: {', '.join(DISPLAY_HINT_KEYS)}"})
+            problems.append(
+                {"path": f"{path}.{key}", "problem": f"unknown key; allowed: {', '.join(DISPLAY_HINT_KEYS)}"}
+            )
     hint_type = hint.get("type")
     if hint_type not in DISPLAY_HINT_TYPES:
-        problems.append({"path": f"{path}.type", "problem": f"{hint_type!r} is not one of: {', '.join(DISPLAY_HINT_TYPES)}"})
+        problems.append(
+            {"path": f"{path}.type", "problem": f"{hint_type!r} is not one of: {', '.join(DISPLAY_HINT_TYPES)}"}
+        )
     if "name" in hint and not isinstance(hint["name"], str):
         problems.append({"path": f"{path}.name", "problem": "must be a string"})
     order = hint.get("order")
@@ -120,7 +127,7 @@ def _display_hint_problems(hint: Any, path: str) -> list[dict[str, Any]]:
 
 def settings(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise BadRequest("the settings body must be a JSON object like {\"schema\": {…}}")
+        raise BadRequest('the settings body must be a JSON object like {"schema": {…}}')
     unknown = [key for key in body if key not in SETTINGS_KEYS]
     if unknown:
         raise BadRequest(

@@ -89,4 +89,3 @@ async def get(
         row.policy_version,
         row.created_at_ms,
     )
-

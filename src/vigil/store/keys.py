@@ -73,9 +73,7 @@ def _record(row: sa.Row) -> KeyRecord:
 
 async def find_active_key(conn: AsyncConnection, key_hash: str) -> KeyRecord | None:
     row = (
-        await conn.execute(
-            _select_keys().where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at_ms.is_(None))
-        )
+        await conn.execute(_select_keys().where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at_ms.is_(None)))
     ).first()
     return _record(row) if row else None
 

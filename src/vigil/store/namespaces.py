@@ -18,9 +18,7 @@ async def get_settings(conn: AsyncConnection, team_id: str, name: str) -> dict[s
     return None if value is None else jsondoc.load(value)
 
 
-async def put_settings(
-    conn: AsyncConnection, team_id: str, name: str, settings: dict[str, Any], now_ms: int
-) -> None:
+async def put_settings(conn: AsyncConnection, team_id: str, name: str, settings: dict[str, Any], now_ms: int) -> None:
     """Create the namespace or replace its settings."""
     doc = jsondoc.dump(settings)
     cast = "CAST(:settings AS jsonb)" if conn.dialect.name == "postgresql" else ":settings"

@@ -101,8 +101,7 @@ async def lock_latest(
                 found[row.object_id] = (row.version, jsondoc.load(row.data))
         return found
     query = sa.text(
-        "SELECT object_id, version, data FROM objects WHERE team_id = :team AND namespace = :ns "
-        "AND object_id IN :ids"
+        "SELECT object_id, version, data FROM objects WHERE team_id = :team AND namespace = :ns AND object_id IN :ids"
     ).bindparams(sa.bindparam("ids", expanding=True))
     for start in range(0, len(ordered), _SQLITE_CHUNK):
         chunk = ordered[start : start + _SQLITE_CHUNK]

@@ -85,9 +85,7 @@ async def enqueue(conn: AsyncConnection, jobs: Sequence[NewJob], now_ms: int) ->
     )
 
 
-async def claim(
-    conn: AsyncConnection, kind: str, token: str, limit: int, now_ms: int, lease_ms: int
-) -> list[Job]:
+async def claim(conn: AsyncConnection, kind: str, token: str, limit: int, now_ms: int, lease_ms: int) -> list[Job]:
     """Take up to `limit` ready jobs of one kind, oldest first, under a lease."""
     skip_locked = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
     rows = await conn.execute(
@@ -116,9 +114,7 @@ async def finish(conn: AsyncConnection, token: str, job_ids: Sequence[int]) -> s
     return {row.id for row in rows}
 
 
-async def retry_later(
-    conn: AsyncConnection, token: str, job_id: int, run_after_ms: int, error: str
-) -> bool:
+async def retry_later(conn: AsyncConnection, token: str, job_id: int, run_after_ms: int, error: str) -> bool:
     result = await conn.execute(
         sa.text(
             "UPDATE jobs SET run_after_ms = :run_after, lock_token = NULL, last_error = :error "

@@ -64,9 +64,7 @@ def upgrade() -> None:
         sa.Column("request_idx", sa.Integer, nullable=False),
         sa.Column("created_at_ms", sa.BigInteger, nullable=False),
     )
-    op.create_index(
-        "ix_object_versions_request", "object_versions", ["request_id", "request_idx"], unique=True
-    )
+    op.create_index("ix_object_versions_request", "object_versions", ["request_id", "request_idx"], unique=True)
     op.create_table(
         "requests",
         sa.Column("id", sa.Text, primary_key=True),
