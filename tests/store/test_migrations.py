@@ -38,12 +38,12 @@ def test_upgrade_twice_is_harmless_and_revision_is_head(fresh_backend):
     run_sync(migrate.upgrade(fresh_backend.database_url))
     run_sync(migrate.upgrade(fresh_backend.database_url))
 
-    async def revision() -> str | None:
+    async def revision() -> set[str]:
         engine = create_async_engine(async_url(fresh_backend.database_url), poolclass=NullPool)
         try:
             async with engine.connect() as conn:
-                return await conn.run_sync(migrate.current_revision)
+                return await conn.run_sync(migrate.current_revisions)
         finally:
             await engine.dispose()
 
-    assert run_sync(revision()) == migrate.head_revision()
+    assert run_sync(revision()) == migrate.head_revisions()

@@ -10,12 +10,13 @@ from vigil.store.db import Database
 async def readiness_problems(db: Database) -> list[str]:
     try:
         async with db.read() as conn:
-            current = await conn.run_sync(migrate.current_revision)
+            current = await conn.run_sync(migrate.current_revisions)
     except StoreUnavailable as exc:
         return [f"database unreachable: {exc}"]
-    head = migrate.head_revision()
-    if current != head:
-        return [f"database schema is at revision {current}, this Vigil needs {head}: run 'vigil migrate'"]
+    heads = migrate.head_revisions()
+    if current != heads:
+        have = ", ".join(sorted(current)) or "none"
+        return [f"database schema is at revision {have}, this Vigil needs {', '.join(sorted(heads))}: run 'vigil migrate'"]
     return []
 
 

@@ -25,14 +25,15 @@ def _config() -> Config:
     return config
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+def head_revisions() -> set[str]:
+    """The newest revision of each branch (one, except while parallel work awaits a merge)."""
+    return set(ScriptDirectory.from_config(_config()).get_heads())
 
 
 def _upgrade(sync_conn: sa.Connection) -> None:
     config = _config()
     config.attributes["connection"] = sync_conn
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
 
 
 async def upgrade(url: str) -> None:
@@ -57,8 +58,8 @@ async def upgrade(url: str) -> None:
         await engine.dispose()
 
 
-def current_revision(sync_conn: sa.Connection) -> str | None:
-    return MigrationContext.configure(sync_conn).get_current_revision()
+def current_revisions(sync_conn: sa.Connection) -> set[str]:
+    return set(MigrationContext.configure(sync_conn).get_current_heads())
 
 
 def _ensure_sqlite_dir(url: str) -> None:
