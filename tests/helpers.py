@@ -68,7 +68,11 @@ def start(args: Sequence[str], env: dict[str, str], log_path: Path, port: int | 
     log_file.close()
     process = Process(popen, log_path, f"http://127.0.0.1:{port}" if port else None)
     if port:
-        wait_healthy(process)
+        try:
+            wait_healthy(process)
+        except BaseException:
+            process.kill()
+            raise
     return process
 
 

@@ -58,3 +58,40 @@ def test_revoking_an_unknown_key_fails_clearly(backend, server):
 def test_migrate_command(fresh_backend):
     result = vigil(fresh_backend, "migrate")
     assert result.returncode == 0 and "newest schema" in result.stdout
+
+
+def test_bad_setting_stops_start_up_naming_the_variable(backend):
+    env = {**vigil_env(backend.database_url), "VIGIL_WORKER_CONCURRENCY": "0"}
+    result = subprocess.run([*VIGIL, "migrate"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "VIGIL_WORKER_CONCURRENCY" in result.stderr and "greater than or equal to 1" in result.stderr
+
+
+def test_unknown_vigil_variable_is_warned_about(fresh_backend):
+    env = {**vigil_env(fresh_backend.database_url), "VIGIL_DATABSE_URL": "typo"}
+    result = subprocess.run([*VIGIL, "migrate"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "VIGIL_DATABSE_URL is not a Vigil setting" in result.stderr
+
+
+def test_worker_serves_its_metrics_when_asked(fresh_backend):
+    from tests.helpers import free_port, start
+
+    port = free_port()
+    worker = start(
+        ["worker", "--metrics-port", str(port)], vigil_env(fresh_backend.database_url), fresh_backend.workdir / "w.log"
+    )
+    try:
+        import time
+
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).text
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, worker.log()
+                time.sleep(0.05)
+        assert "vigil_evaluations_total" in text and "vigil_decision_lag_seconds" in text
+    finally:
+        worker.stop()

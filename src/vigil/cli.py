@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Coroutine
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from vigil import logs
-from vigil.config import Settings, get_settings
+from vigil.config import Settings, SettingsError, get_settings, unknown_variables
 
 app = typer.Typer(help="Vigil: a self-hostable trust-and-safety data platform.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -27,9 +28,21 @@ def _run(coro: Coroutine[Any, Any, Any]) -> Any:
 
 
 def _settings() -> Settings:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     logs.configure(settings.log_level, settings.log_json)
+    for name in unknown_variables(dict(os.environ)):
+        typer.echo(f"warning: {name} is not a Vigil setting (see docs/configuration.md); ignored", err=True)
     return settings
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 async def _migrate(settings: Settings) -> None:
@@ -52,7 +65,15 @@ def _install_stop(stop: Any) -> None:
         loop.add_signal_handler(sig, stop)
 
 
-async def _serve(settings: Settings, host: str, port: int, with_api: bool, with_worker: bool, migrate_db: bool) -> None:
+async def _serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    with_api: bool,
+    with_worker: bool,
+    migrate_db: bool,
+    metrics_port: int | None = None,
+) -> None:
     import uvicorn
 
     from vigil.store.db import Database
@@ -81,10 +102,16 @@ async def _serve(settings: Settings, host: str, port: int, with_api: bool, with_
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         tasks.append(asyncio.create_task(server.serve()))
 
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=host or "127.0.0.1")
+
     def stop() -> None:
+        # The API stops first and drains its group commits; the worker is stopped after it.
         if server is not None:
             server.should_exit = True
-        if worker is not None:
+        elif worker is not None:
             worker.stop()
 
     _install_stop(stop)
@@ -108,7 +135,7 @@ NoMigrate = Annotated[bool, typer.Option("--no-migrate", help="Do not migrate th
 def serve(host: Host = "127.0.0.1", port: Port = 8000, no_migrate: NoMigrate = False) -> None:
     """Run the API and a worker in one process (the embedded default)."""
     settings = _settings()
-    typer.echo(f"Vigil listening on http://{host}:{port} (database: {settings.database_url})", err=True)
+    typer.echo(f"Vigil listening on http://{host}:{port} (database: {_safe_url(settings.database_url)})", err=True)
     _run(_serve(settings, host, port, True, True, not no_migrate))
 
 
@@ -120,10 +147,15 @@ def api(host: Host = "127.0.0.1", port: Port = 8000, no_migrate: NoMigrate = Fal
 
 
 @app.command()
-def worker(no_migrate: NoMigrate = False) -> None:
+def worker(
+    no_migrate: NoMigrate = False,
+    metrics_port: Annotated[
+        int, typer.Option(help="Serve this worker's /metrics on 127.0.0.1:PORT (0: off).")
+    ] = 0,
+) -> None:
     """Run a worker only: claims evaluation jobs from the database."""
     settings = _settings()
-    _run(_serve(settings, "", 0, False, True, not no_migrate))
+    _run(_serve(settings, "", 0, False, True, not no_migrate, metrics_port or None))
 
 
 @keys_app.command("create")
@@ -192,6 +224,7 @@ def keys_revoke(
     settings = _settings()
 
     async def revoke() -> None:
+        await _migrate(settings)
         db = Database(settings.database_url, 1)
         try:
             await keys.revoke(db, key_id)

@@ -7,8 +7,9 @@ docs/configuration.md, and a test keeps the two in step.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,31 +24,49 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000",
         description="Base URL used in links Vigil hands out (result `url`, upload URLs).",
     )
-    max_objects_per_request: int = Field(1000, description="Objects accepted in one POST /v1/data call.")
-    max_object_bytes: int = Field(1024 * 1024, description="Largest single object, JSON-encoded.")
-    max_body_bytes: int = Field(10 * 1024 * 1024, description="Largest request body.")
+    max_objects_per_request: int = Field(1000, ge=1, description="Objects accepted in one POST /v1/data call.")
+    max_object_bytes: int = Field(1024 * 1024, ge=1024, description="Largest single object, JSON-encoded.")
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest request body.")
     max_inline_results_bytes: int = Field(
-        5 * 1024 * 1024, description="Largest inline `data` in a status answer; above it, 413."
+        5 * 1024 * 1024, ge=1024, description="Largest inline `data` in a status answer; above it, 413."
     )
     group_commit_max_objects: int = Field(
-        2000, description="Most objects one shared ingest transaction takes from waiting requests."
+        2000, ge=1, description="Most objects one shared ingest transaction takes from waiting requests."
     )
     group_commit_flushers: int = Field(
-        0, description="Concurrent ingest transactions per API process (0: 1 on SQLite, 2 on PostgreSQL)."
+        0, ge=0, description="Concurrent ingest transactions per API process (0: 1 on SQLite, 2 on PostgreSQL)."
     )
-    db_pool_size: int = Field(8, description="PostgreSQL connections per process.")
-    worker_batch_size: int = Field(100, description="Jobs a worker claims in one transaction.")
-    worker_concurrency: int = Field(2, description="Claim loops per worker process.")
-    worker_poll_interval_ms: int = Field(200, description="Idle worker's wait between empty claims.")
-    job_lease_s: float = Field(30.0, description="A claimed job returns to the queue if not done in this time.")
-    job_max_attempts: int = Field(5, description="Evaluation attempts before an object is marked failed.")
+    db_pool_size: int = Field(8, ge=1, description="Most PostgreSQL connections one process holds.")
+    worker_batch_size: int = Field(100, ge=1, description="Jobs a worker claims in one transaction.")
+    worker_concurrency: int = Field(2, ge=1, description="Claim loops per worker process.")
+    worker_poll_interval_ms: int = Field(200, ge=1, description="Idle worker's wait between empty claims.")
+    job_lease_s: float = Field(30.0, gt=0, description="A claimed job returns to the queue if not done in this time.")
+    job_max_attempts: int = Field(5, ge=1, description="Evaluation attempts before an object is marked failed.")
     auth_cache_ttl_s: float = Field(
-        5.0, description="How long an API process trusts a looked-up key (revocation delay)."
+        5.0, ge=0, description="How long an API process trusts a looked-up key (revocation delay)."
     )
-    log_level: str = Field("info", description="debug, info, warning or error.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="debug, info, warning or error."
+    )
     log_json: bool = Field(False, description="Write logs as JSON lines instead of console text.")
+
+
+class SettingsError(Exception):
+    """A VIGIL_* variable has a bad value; the message names the variable."""
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"VIGIL_{str(err['loc'][0]).upper()}: {err['msg']} (got {err.get('input')!r})" for err in exc.errors()
+        )
+        raise SettingsError(problems) from None
+
+
+def unknown_variables(environ: dict[str, str]) -> list[str]:
+    """VIGIL_* variables that name no setting: usually a typo worth a warning."""
+    known = {f"VIGIL_{name.upper()}" for name in Settings.model_fields}
+    return sorted(name for name in environ if name.startswith("VIGIL_") and name not in known)

@@ -56,7 +56,6 @@ def create_app(
         exception_handlers={
             VigilError: errors.vigil_error,
             HTTPException: errors.http_error,
-            Exception: errors.unexpected_error,
         },
         lifespan=lifespan,
     )

@@ -6,15 +6,12 @@ retry can help; errors a retry cannot fix say `false`.
 
 from __future__ import annotations
 
-import structlog
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from vigil.api.responses import json_response
 from vigil.errors import RateLimited, VigilError
-
-log = structlog.get_logger("vigil.api")
 
 _HTTP_TYPES = {404: "not_found", 405: "method_not_allowed"}
 
@@ -45,6 +42,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return _present(exc.status_code, _HTTP_TYPES.get(exc.status_code, "http_error"), message, [], False, exc.headers)
 
 
-async def unexpected_error(request: Request, exc: Exception) -> Response:
-    log.exception("http.unexpected_error", path=request.url.path)
-    return _present(500, "server_error", "an unexpected error occurred; it has been logged", [], True)
+def unexpected_error() -> Response:
+    """A bug. The request-context middleware logs it with the request id and sends this."""
+    message = "an unexpected error occurred; it has been logged with this request's x-request-id"
+    return _present(500, "server_error", message, [], True)

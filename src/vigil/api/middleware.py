@@ -8,6 +8,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vigil import metrics
+from vigil.api.errors import unexpected_error
 from vigil.ids import new_id
 
 log = structlog.get_logger("vigil.http")
@@ -27,16 +28,24 @@ class RequestContext:
         structlog.contextvars.bind_contextvars(http_request_id=http_request_id)
         started = time.perf_counter()
         status = 500
+        started_response = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started_response = True
                 message.setdefault("headers", []).append((b"x-request-id", http_request_id.encode("latin-1")))
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Errors of our own tree are answered inside; anything reaching here is a bug.
+            # Answered here (not by Starlette's outermost handler) so it keeps the request id.
+            log.exception("http.unexpected_error", method=scope["method"], path=scope["path"])
+            if not started_response:
+                await unexpected_error()(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"

@@ -52,6 +52,14 @@ async def run_once(db: Database, policy: Policy) -> int:
     retries: list[tuple[queue.Job, str]] = []
     lag_from: dict[int, int] = {}
     for job in jobs:
+        if job.attempts > policy.max_attempts:
+            # Claimed this often without finishing: its evaluation kills or outlasts the worker.
+            # Give up on it so that its object still reaches a terminal state.
+            error = f"gave up after {policy.max_attempts} attempts that did not finish (worker crash or lease timeout)"
+            log.error("evaluation.abandoned", job_id=job.id, object_id=job.object_id, attempts=job.attempts)
+            metrics.EVALUATIONS.labels("abandoned").inc()
+            done.append(_decision(job, None, {}, error, None))
+            continue
         found = inputs.get(job.id)
         started = time.perf_counter()
         try:

@@ -12,6 +12,7 @@ submission is retried alone, so one bad submission cannot fail its neighbours.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, Protocol, TypeVar
@@ -43,7 +44,11 @@ class GroupCommitter(Generic[S]):
 
     def _start(self) -> None:
         self._wakeup = asyncio.Event()
-        self._tasks = [asyncio.create_task(self._flush_forever()) for _ in range(self._flushers)]
+        # A clean context: flushers outlive the request that started them, and must not log
+        # that request's id forever.
+        self._tasks = [
+            asyncio.create_task(self._flush_forever(), context=contextvars.Context()) for _ in range(self._flushers)
+        ]
 
     async def submit(self, submission: S) -> None:
         """Returns once the submission is committed; raises if it could not be."""

@@ -16,7 +16,8 @@ async def readiness_problems(db: Database) -> list[str]:
     heads = migrate.head_revisions()
     if current != heads:
         have = ", ".join(sorted(current)) or "none"
-        return [f"database schema is at revision {have}, this Vigil needs {', '.join(sorted(heads))}: run 'vigil migrate'"]
+        need = ", ".join(sorted(heads))
+        return [f"database schema is at revision {have}, this Vigil needs {need}: run 'vigil migrate'"]
     return []
 
 

@@ -45,7 +45,7 @@ class Database:
             "json_deserializer": msgspec.json.decode,
         }
         if not self.is_sqlite:
-            options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+            options.update(pool_size=pool_size, max_overflow=0, pool_pre_ping=False)
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -25,9 +30,11 @@ def _config() -> Config:
     return config
 
 
-def head_revisions() -> set[str]:
-    """The newest revision of each branch (one, except while parallel work awaits a merge)."""
-    return set(ScriptDirectory.from_config(_config()).get_heads())
+@lru_cache(maxsize=1)
+def head_revisions() -> frozenset[str]:
+    """The newest revision of each branch (one, except while parallel work awaits a merge).
+    Read once per process: what this process's code expects, whatever lands on disk later."""
+    return frozenset(ScriptDirectory.from_config(_config()).get_heads())
 
 
 def _upgrade(sync_conn: sa.Connection) -> None:
@@ -39,8 +46,11 @@ def _upgrade(sync_conn: sa.Connection) -> None:
 async def upgrade(url: str) -> None:
     """Bring the database to the newest revision; safe when several processes start at once."""
     url = async_url(url)
-    if url.startswith("sqlite"):
-        _ensure_sqlite_dir(url)
+    with _sqlite_file_lock(url):
+        await _upgrade_locked(url)
+
+
+async def _upgrade_locked(url: str) -> None:
     engine = create_async_engine(url, poolclass=NullPool)
     try:
         async with engine.connect() as conn:
@@ -62,7 +72,20 @@ def current_revisions(sync_conn: sa.Connection) -> set[str]:
     return set(MigrationContext.configure(sync_conn).get_current_heads())
 
 
-def _ensure_sqlite_dir(url: str) -> None:
-    path = url.split(":///", 1)[1].split("?", 1)[0]
-    if path and path != ":memory:":
-        Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+@contextmanager
+def _sqlite_file_lock(url: str) -> Iterator[None]:
+    """Processes migrating one SQLite file take turns on a lock file beside it
+    (PostgreSQL uses an advisory lock instead)."""
+    path = url.split(":///", 1)[1].split("?", 1)[0] if url.startswith("sqlite") else ""
+    if not path or path == ":memory:":
+        yield
+        return
+    database = Path(path).expanduser().resolve()
+    database.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(f"{database}.migrate-lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

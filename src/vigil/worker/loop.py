@@ -39,6 +39,8 @@ class Worker:
 
     async def _loop(self, number: int) -> None:
         while not self._stopping.is_set():
+            # Cleared before claiming, so a commit during the claim still wakes the wait below.
+            self.wakeup.clear()
             try:
                 claimed = await evaluation.run_once(self._db, self._policy)
             except StoreUnavailable as exc:
@@ -51,7 +53,6 @@ class Worker:
                 await asyncio.sleep(1.0)
             if claimed:
                 continue
-            self.wakeup.clear()
             try:
                 await asyncio.wait_for(self.wakeup.wait(), self._poll_s)
             except TimeoutError:

@@ -1,0 +1,59 @@
+"""The worker's use case: a job that never finishes is given up on, and its object still
+reaches a terminal state (a failed decision, counted in the request's error summary)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.helpers import run_sync
+from vigil.ids import new_id
+from vigil.service import evaluation, ingest, status
+from vigil.store import keys, migrate, queue, requests
+from vigil.store.clock import now_ms
+from vigil.store.db import Database
+
+
+def test_job_claimed_past_max_attempts_becomes_a_failed_decision(fresh_backend):
+    url = fresh_backend.database_url
+    run_sync(migrate.upgrade(url))
+
+    async def go() -> tuple[list[dict], requests.RequestRecord]:
+        db = Database(url)
+        try:
+            team = new_id("team")
+            async with db.write() as conn:
+                await keys.insert_team(conn, team, team, 0)
+            poison = {"id": "poison"}
+            first = ingest.Submission(team, "products", new_id("req"), [("poison", poison, json.dumps(poison))])
+            await ingest.write_submissions(db, [first])
+            # A worker claims the poison job three times and dies each time (1 ms leases, long past).
+            start = now_ms()
+            for attempt in range(3):
+                async with db.write() as conn:
+                    claimed = await queue.claim(
+                        conn, queue.EVALUATE, f"dead{attempt}", 10, now_ms=start + 2 * attempt, lease_ms=1
+                    )
+                assert [j.object_id for j in claimed] == ["poison"]
+            fine = {"id": "fine"}
+            second = ingest.Submission(team, "products", new_id("req"), [("fine", fine, json.dumps(fine))])
+            await ingest.write_submissions(db, [second])
+            policy = evaluation.Policy(batch_size=10, lease_ms=30_000, max_attempts=2)
+            assert await evaluation.run_once(db, policy) == 2
+            assert await evaluation.run_once(db, policy) == 0
+            answers = [
+                json.loads(await status.request_status(db, team, "products", s.request_id, "http://x", 5 << 20))
+                for s in (first, second)
+            ]
+            async with db.read() as conn:
+                record = await requests.get(conn, team, "products", first.request_id)
+            return answers, record
+        finally:
+            await db.dispose()
+
+    (poisoned, healthy), record = run_sync(go())
+    assert poisoned["status"] == "succeeded"
+    assert (record.pending, record.failed, record.total) == (0, 1, 1)
+    assert poisoned["data"][0]["output"] is None
+    assert poisoned["error_summary"].startswith("1 of 1 objects failed evaluation: poison: gave up after 2 attempts")
+    assert healthy["status"] == "succeeded" and healthy["error_summary"] is None
+    assert healthy["data"][0]["output"] == {"labels": [], "actions": [], "fields": {}}
