@@ -20,6 +20,7 @@ import pytest
 from tests.helpers import Process, Team, create_key, free_port, query, start, vigil_env
 
 POSTGRES_ENV = "VIGIL_TEST_POSTGRES_URL"
+WEBHOOK_SCHEDULE_S = "0,0.3,0.5,1,1,2,2,3"
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,14 @@ def fresh_backend(request: pytest.FixtureRequest, backend: Backend, tmp_path: Pa
 def server(backend: Backend) -> Iterator[Process]:
     """One `vigil serve` (API + worker) per backend for the session."""
     port = free_port()
-    env = vigil_env(backend.database_url, VIGIL_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", VIGIL_AUTH_CACHE_TTL_S="0")
+    env = vigil_env(
+        backend.database_url,
+        VIGIL_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        VIGIL_AUTH_CACHE_TTL_S="0",
+        # A compressed retry schedule (≈ 10 s in all) and a short timeout keep webhook tests fast.
+        VIGIL_WEBHOOK_RETRY_SCHEDULE_S=WEBHOOK_SCHEDULE_S,
+        VIGIL_WEBHOOK_TIMEOUT_S="3",
+    )
     process = start(["serve", "--port", str(port)], env, backend.workdir / "serve.log", port)
     yield process
     process.stop()

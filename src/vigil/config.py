@@ -45,6 +45,22 @@ class Settings(BaseSettings):
     auth_cache_ttl_s: float = Field(
         5.0, ge=0, description="How long an API process trusts a looked-up key (revocation delay)."
     )
+    webhook_timeout_s: float = Field(15.0, gt=0, description="A delivery succeeds on a 2xx within this time.")
+    webhook_retry_schedule_s: str = Field(
+        "0,5,300,1800,7200,18000,36000,36000",
+        description="Seconds before each delivery attempt (the first is the wait before attempt 1), "
+        "comma-separated; each gets ±20 % jitter. After the last, the message is failed.",
+    )
+    webhook_max_in_flight: int = Field(256, ge=1, description="Deliveries in flight at once per worker process.")
+    webhook_endpoint_concurrency: int = Field(
+        16, ge=1, description="Deliveries in flight at once to one endpoint, per worker process."
+    )
+    webhook_disable_after_s: float = Field(
+        5 * 86400.0, gt=0, description="An endpoint failing this long without one success is disabled."
+    )
+    webhook_retention_days: float = Field(
+        30.0, gt=0, description="Delivered and failed messages (payloads and attempts) are kept this long."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="debug, info, warning or error."
     )

@@ -21,3 +21,15 @@ EVALUATION_SECONDS = Histogram(
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0),
 )
 DECISION_LAG_SECONDS = Histogram("vigil_decision_lag_seconds", "Time from an object's commit to its decision's commit")
+WEBHOOK_DELIVERIES = Counter("vigil_webhook_deliveries_total", "Webhook delivery attempts, by outcome", ["outcome"])
+WEBHOOK_SECONDS = Histogram("vigil_webhook_delivery_seconds", "Duration of one webhook delivery attempt")
+WEBHOOK_ENDPOINT_PENDING = Gauge(
+    "vigil_webhook_endpoint_pending_messages", "Messages not yet delivered, per endpoint", ["endpoint_id"]
+)
+WEBHOOK_ENDPOINT_OLDEST_SECONDS = Gauge(
+    "vigil_webhook_endpoint_oldest_undelivered_seconds", "Age of the oldest undelivered message, per endpoint", ["endpoint_id"]
+)
+WEBHOOK_ENDPOINT_DISABLED = Gauge("vigil_webhook_endpoint_disabled", "1 if the endpoint is disabled", ["endpoint_id"])
+WEBHOOK_ENDPOINT_SUCCESS_RATE = Gauge(
+    "vigil_webhook_endpoint_success_rate_24h", "Share of delivery attempts that succeeded over 24 h", ["endpoint_id"]
+)

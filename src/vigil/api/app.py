@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from vigil.api import data, docs, errors, ops
+from vigil.api import data, docs, errors, ops, webhooks
 from vigil.api.middleware import RequestContext
 from vigil.config import Settings
 from vigil.errors import VigilError
@@ -25,6 +25,17 @@ ROUTES = [
     Route("/v1/data/{namespace}/settings", data.get_settings, methods=["GET"]),
     Route("/v1/data/{namespace}/requests/{request_id}", data.get_request, methods=["GET"]),
     Route("/v1/data/{namespace}/objects/{object_id:path}", data.get_object, methods=["GET"]),
+    Route("/v1/webhooks/endpoints", webhooks.create_endpoint, methods=["POST"]),
+    Route("/v1/webhooks/endpoints", webhooks.list_endpoints, methods=["GET"]),
+    Route("/v1/webhooks/endpoints/{endpoint_id}", webhooks.get_endpoint, methods=["GET"]),
+    Route("/v1/webhooks/endpoints/{endpoint_id}", webhooks.update_endpoint, methods=["PATCH"]),
+    Route("/v1/webhooks/endpoints/{endpoint_id}", webhooks.delete_endpoint, methods=["DELETE"]),
+    Route("/v1/webhooks/endpoints/{endpoint_id}/rotate-secret", webhooks.rotate_secret, methods=["POST"]),
+    Route("/v1/webhooks/endpoints/{endpoint_id}/test", webhooks.send_test, methods=["POST"]),
+    Route("/v1/webhooks/endpoints/{endpoint_id}/recover", webhooks.recover, methods=["POST"]),
+    Route("/v1/webhooks/messages", webhooks.list_messages, methods=["GET"]),
+    Route("/v1/webhooks/messages/{message_id}", webhooks.get_message, methods=["GET"]),
+    Route("/v1/webhooks/messages/{message_id}/resend", webhooks.resend, methods=["POST"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),
     Route("/metrics", ops.metrics_endpoint, methods=["GET"]),

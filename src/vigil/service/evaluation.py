@@ -17,6 +17,7 @@ import structlog
 
 from vigil import metrics
 from vigil.engine.evaluate import evaluate
+from vigil.service import webhook_events, webhooks
 from vigil.store import decisions, evaluations, queue, requests
 from vigil.store.clock import now_ms
 from vigil.store.db import Database
@@ -34,6 +35,7 @@ class Policy:
     batch_size: int
     lease_ms: int
     max_attempts: int
+    base_url: str = ""  # for the `url` of workflow events
 
 
 async def run_once(db: Database, policy: Policy) -> int:
@@ -93,7 +95,9 @@ async def run_once(db: Database, policy: Policy) -> int:
             if request_id:
                 counts[request_id][0] += 1
                 counts[request_id][1] += decision.status == "failed"
-        await requests.count_done(conn, {rid: (n, f) for rid, (n, f) in counts.items()}, now)
+        completed = await requests.count_done(conn, {rid: (n, f) for rid, (n, f) in counts.items()}, now)
+        # Webhook messages commit with the decisions they announce: no dual write.
+        await webhooks.fan_out(conn, webhook_events.for_decisions(kept, by_key, completed, policy.base_url, now), now)
         for job, error in retries:
             await queue.retry_later(conn, token, job.id, now + int(retry_delay_s(job.attempts) * 1000), error)
     if len(kept) < len(done):

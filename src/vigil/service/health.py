@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from vigil.errors import StoreUnavailable
-from vigil.store import migrate, queue
+from vigil.store import migrate, queue, webhook_log
+from vigil.store.clock import now_ms
 from vigil.store.db import Database
 
 
@@ -25,3 +26,8 @@ async def queue_depth(db: Database) -> dict[str, int]:
     async with db.read() as conn:
         depth = await queue.depth(conn)
     return {queue.EVALUATE: 0, **depth}
+
+
+async def webhook_gauges(db: Database) -> list[dict[str, object]]:
+    async with db.read() as conn:
+        return await webhook_log.all_endpoint_gauges(conn, now_ms())

@@ -86,13 +86,18 @@ async def enqueue(conn: AsyncConnection, jobs: Sequence[NewJob], now_ms: int) ->
 
 
 async def claim(conn: AsyncConnection, kind: str, token: str, limit: int, now_ms: int, lease_ms: int) -> list[Job]:
-    """Take up to `limit` ready jobs of one kind, oldest first, under a lease."""
+    """Take up to `limit` ready jobs of one kind, oldest first, under a lease; of one object,
+    only its lowest queued version."""
     skip_locked = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
     rows = await conn.execute(
         sa.text(
             "UPDATE jobs SET run_after_ms = :lease_until, lock_token = :token, attempts = attempts + 1 "
-            "WHERE id IN (SELECT id FROM jobs WHERE kind = :kind AND run_after_ms <= :now "
-            f"ORDER BY run_after_ms, id LIMIT :limit{skip_locked}) "
+            "WHERE id IN (SELECT j.id FROM jobs j WHERE j.kind = :kind AND j.run_after_ms <= :now "
+            # One object's versions are evaluated one after another, in version order, so their
+            # decisions (and webhook messages) are written in that order.
+            "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.team_id = j.team_id AND e.namespace = j.namespace "
+            "AND e.object_id = j.object_id AND e.kind = j.kind AND e.version < j.version) "
+            f"ORDER BY j.run_after_ms, j.id LIMIT :limit{skip_locked}) "
             "RETURNING id, kind, team_id, namespace, object_id, version, request_id, attempts"
         ),
         {"lease_until": now_ms + lease_ms, "token": token, "kind": kind, "now": now_ms, "limit": limit},

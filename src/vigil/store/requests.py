@@ -96,19 +96,32 @@ async def mark_ingesting(conn: AsyncConnection, request_ids: Sequence[str], now_
     )
 
 
-async def count_done(conn: AsyncConnection, done: dict[str, tuple[int, int]], now_ms: int) -> None:
+async def count_done(
+    conn: AsyncConnection, done: dict[str, tuple[int, int]], now_ms: int
+) -> list[RequestRecord]:
     """Take finished items off each request's pending count: `done` maps id → (finished, failed).
 
-    The request becomes `succeeded` when its count reaches zero. Requests are updated in id
-    order so that workers finishing items of the same requests never deadlock.
+    The request becomes `succeeded` when its count reaches zero; those that did are returned
+    (for `request.completed` events). Requests are updated in id order so that workers
+    finishing items of the same requests never deadlock.
     """
     statement = sa.text(
         "UPDATE requests SET pending = pending - :n, failed = failed + :f, updated_at_ms = :now, "
-        "status = CASE WHEN pending - :n <= 0 THEN 'succeeded' ELSE 'ingesting' END WHERE id = :id"
+        "status = CASE WHEN pending - :n <= 0 THEN 'succeeded' ELSE 'ingesting' END WHERE id = :id "
+        "RETURNING id, team_id, namespace, kind, status, total, pending, failed, error_summary, created_at_ms"
     )
+    completed = []
     for request_id in sorted(done):
         finished, failed = done[request_id]
-        await conn.execute(statement, {"n": finished, "f": failed, "now": now_ms, "id": request_id})
+        row = (await conn.execute(statement, {"n": finished, "f": failed, "now": now_ms, "id": request_id})).first()
+        if row is not None and row.status == SUCCEEDED and row.pending <= 0:
+            completed.append(
+                RequestRecord(
+                    row.id, row.team_id, row.namespace, row.kind, row.status, row.total, row.pending,
+                    row.failed, row.error_summary, row.created_at_ms,
+                )  # fmt: skip
+            )
+    return completed
 
 
 @dataclass(frozen=True)

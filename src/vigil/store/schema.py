@@ -131,3 +131,72 @@ jobs = sa.Table(
     sa.Column("created_at_ms", sa.BigInteger, nullable=False),
     sa.Index("ix_jobs_run_after", "run_after_ms"),
 )
+
+# --- webhooks (migration 0004) ---
+
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # ep_…
+    sa.Column("team_id", sa.Text, nullable=False, index=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("event_types", JSONDoc, nullable=True),  # null: every event type
+    sa.Column("namespaces", JSONDoc, nullable=True),  # null: every namespace
+    sa.Column("headers", JSONDoc, nullable=False),  # extra headers sent with every delivery
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("disabled_reason", sa.Text, nullable=True),
+    sa.Column("secret", sa.Text, nullable=False),
+    # After a rotation the old secret keeps signing beside the new one until this time.
+    sa.Column("previous_secret", sa.Text, nullable=True),
+    sa.Column("previous_secret_until_ms", sa.BigInteger, nullable=True),
+    sa.Column("failing_since_ms", sa.BigInteger, nullable=True),  # first failure since the last success
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_ms", sa.BigInteger, nullable=False),
+)
+
+# One message per (event, endpoint). `seq` orders messages; messages with the same
+# order_key (namespace + object id) on one endpoint are delivered one at a time, in seq order.
+webhook_messages = sa.Table(
+    "webhook_messages",
+    metadata,
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.Text, nullable=False, unique=True),  # msg_…, the webhook-id header
+    sa.Column("team_id", sa.Text, nullable=False),
+    sa.Column("endpoint_id", sa.Text, nullable=False),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("namespace", sa.Text, nullable=True),
+    sa.Column("object_id", sa.Text, nullable=True),
+    sa.Column("version", sa.Integer, nullable=True),
+    sa.Column("order_key", sa.Text, nullable=True),  # null: no ordering with other messages
+    sa.Column("payload", sa.Text, nullable=True),  # the exact body; null once pruned
+    sa.Column("status", sa.Text, nullable=False),  # pending | delivered | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_ms", sa.BigInteger, nullable=False),
+    sa.Column("lock_token", sa.Text, nullable=True),
+    sa.Column("last_status_code", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("delivered_at_ms", sa.BigInteger, nullable=True),
+    sa.Index("ix_webhook_messages_due", "status", "next_attempt_ms"),
+    sa.Index("ix_webhook_messages_order", "endpoint_id", "order_key", "status", "seq"),
+    sa.Index("ix_webhook_messages_team", "team_id", "created_at_ms"),
+)
+
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("message_seq", sa.BigInteger, nullable=False, index=True),
+    sa.Column("endpoint_id", sa.Text, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("started_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("latency_ms", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("response_excerpt", sa.Text, nullable=False, server_default=""),
+    sa.Index("ix_webhook_attempts_endpoint", "endpoint_id", "started_at_ms"),
+)
+
+# Lets a claim find, fast, whether an earlier version of the same object is still queued.
+sa.Index("ix_jobs_object", jobs.c.team_id, jobs.c.namespace, jobs.c.object_id, jobs.c.version)

@@ -10,6 +10,7 @@ from vigil.config import Settings
 from vigil.errors import StoreUnavailable
 from vigil.service import evaluation
 from vigil.store.db import Database
+from vigil.worker.deliveries import Dispatcher
 
 log = structlog.get_logger("vigil.worker")
 
@@ -21,21 +22,24 @@ class Worker:
             batch_size=settings.worker_batch_size,
             lease_ms=int(settings.job_lease_s * 1000),
             max_attempts=settings.job_max_attempts,
+            base_url=settings.public_base_url,
         )
         self._poll_s = settings.worker_poll_interval_ms / 1000
         self._concurrency = settings.worker_concurrency
         # Set by an in-process API when it commits jobs, so the worker need not wait a poll.
         self.wakeup = wakeup or asyncio.Event()
         self._stopping = asyncio.Event()
+        self._deliveries = Dispatcher(db, settings, self._stopping)
 
     async def run(self) -> None:
         log.info("worker.started", loops=self._concurrency)
-        await asyncio.gather(*(self._loop(n) for n in range(self._concurrency)))
+        await asyncio.gather(*(self._loop(n) for n in range(self._concurrency)), self._deliveries.run())
         log.info("worker.stopped")
 
     def stop(self) -> None:
         self._stopping.set()
         self.wakeup.set()
+        self._deliveries.wakeup.set()
 
     async def _loop(self, number: int) -> None:
         while not self._stopping.is_set():
@@ -52,6 +56,7 @@ class Worker:
                 claimed = 0
                 await asyncio.sleep(1.0)
             if claimed:
+                self._deliveries.wakeup.set()  # the batch may have written webhook messages
                 continue
             try:
                 await asyncio.wait_for(self.wakeup.wait(), self._poll_s)

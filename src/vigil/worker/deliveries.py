@@ -1,0 +1,182 @@
+"""The webhook dispatcher: claims due messages, sends them concurrently, records outcomes.
+
+- Many deliveries are in flight at once over one pooled aiohttp session, at most
+  `webhook_endpoint_concurrency` per endpoint, so a slow endpoint fills its own slots and
+  never those of the others.
+- Messages are claimed per endpoint under a lease (store/webhook_messages.py); the claim
+  query keeps each object's messages in order. Outcomes are written in batches by one
+  recorder task: one transaction for many deliveries.
+- A worker that dies mid-delivery leaves its messages pending; they are sent again when
+  the lease runs out (at-least-once: the same `webhook-id` may arrive twice, never zero times).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+import structlog
+
+from vigil import metrics
+from vigil.config import Settings
+from vigil.delivery import schedule, sign
+from vigil.delivery.send import Outcome, Sender
+from vigil.errors import StoreUnavailable
+from vigil.service import webhook_outcomes
+from vigil.store import webhook_endpoints, webhook_messages
+from vigil.store.clock import now_ms
+from vigil.store.db import Database
+
+log = structlog.get_logger("vigil.deliveries")
+
+RECORD_EVERY_S = 0.02  # outcomes wait at most this long to share a transaction
+PRUNE_EVERY_S = 300.0
+
+
+@dataclass(frozen=True)
+class Finished:
+    claimed: webhook_messages.Claimed
+    token: str
+    started_ms: int
+    outcome: Outcome
+
+
+class Dispatcher:
+    def __init__(self, db: Database, settings: Settings, stopping: asyncio.Event) -> None:
+        self._db = db
+        self._stopping = stopping
+        self._timeout_s = settings.webhook_timeout_s
+        self._sender = Sender(settings.webhook_timeout_s, max_connections=settings.webhook_max_in_flight)
+        self._policy = webhook_outcomes.Policy(
+            schedule=schedule.parse_schedule(settings.webhook_retry_schedule_s),
+            disable_after_ms=int(settings.webhook_disable_after_s * 1000),
+        )
+        # Long enough for a send that times out plus recording its outcome.
+        self._lease_ms = int((2 * settings.webhook_timeout_s + 5) * 1000)
+        self._max_in_flight = settings.webhook_max_in_flight
+        self._per_endpoint = settings.webhook_endpoint_concurrency
+        self._poll_s = settings.worker_poll_interval_ms / 1000
+        self._retention_ms = int(settings.webhook_retention_days * 86400 * 1000)
+        self._in_flight: dict[str, int] = defaultdict(int)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._finished: list[Finished] = []
+        self._finished_ready = asyncio.Event()
+        self.wakeup = asyncio.Event()
+
+    async def run(self) -> None:
+        recorder = asyncio.create_task(self._record_forever())
+        pruner = asyncio.create_task(self._prune_forever())
+        try:
+            await self._claim_forever()
+            if self._tasks:  # let deliveries in flight finish and be recorded
+                await asyncio.wait(self._tasks, timeout=self._timeout_s + 1)
+        finally:
+            self._finished_ready.set()
+            recorder.cancel()
+            pruner.cancel()
+            await asyncio.gather(recorder, pruner, return_exceptions=True)
+            await self._record(self._take_finished())
+            await self._sender.close()
+
+    async def _claim_forever(self) -> None:
+        while not self._stopping.is_set():
+            self.wakeup.clear()
+            try:
+                started = await self._claim_and_start()
+            except StoreUnavailable as exc:
+                log.warning("deliveries.store_unavailable", error=str(exc))
+                started = 0
+                await asyncio.sleep(1.0)
+            except Exception:
+                log.exception("deliveries.claim_failed")
+                started = 0
+                await asyncio.sleep(1.0)
+            if started:
+                continue
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), self._poll_s)
+            except TimeoutError:
+                pass
+
+    async def _claim_and_start(self) -> int:
+        free = self._max_in_flight - len(self._tasks)
+        if free <= 0:
+            return 0
+        token = secrets.token_hex(12)
+        now = now_ms()
+        async with self._db.write() as conn:
+            due = await webhook_messages.due_endpoints(conn, now)
+            room = {ep: self._per_endpoint - self._in_flight[ep] for ep in due}
+            claimed: list[webhook_messages.Claimed] = []
+            for endpoint_id, slots in sorted(room.items()):
+                take = min(slots, free - len(claimed))
+                if take <= 0:
+                    continue
+                claimed += await webhook_messages.claim(conn, token, take, now, self._lease_ms, endpoint_id)
+        if not claimed:
+            return 0
+        async with self._db.read() as conn:
+            endpoints = await webhook_endpoints.by_ids(conn, [c.endpoint_id for c in claimed])
+        for item in claimed:
+            endpoint = endpoints.get(item.endpoint_id)
+            if endpoint is None:  # deleted between claim and read: its messages went with it
+                continue
+            self._in_flight[item.endpoint_id] += 1
+            task = asyncio.create_task(self._deliver(item, token, endpoint))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(claimed)
+
+    async def _deliver(self, item: webhook_messages.Claimed, token: str, endpoint: webhook_endpoints.Endpoint) -> None:
+        started = now_ms()
+        try:
+            body = item.payload.encode()
+            headers = {
+                **endpoint.headers,
+                "content-type": "application/json",
+                "user-agent": "Vigil-Webhooks/1",
+                **sign.headers(endpoint.signing_secrets(started), item.id, started // 1000, body),
+            }
+            clock = time.perf_counter()
+            outcome = await self._sender.send(endpoint.url, body, headers)
+            metrics.WEBHOOK_SECONDS.observe(time.perf_counter() - clock)
+            metrics.WEBHOOK_DELIVERIES.labels("succeeded" if outcome.succeeded else "failed").inc()
+            self._finished.append(Finished(item, token, started, outcome))
+            self._finished_ready.set()
+        finally:
+            self._in_flight[item.endpoint_id] -= 1
+            self.wakeup.set()  # a slot is free
+
+    def _take_finished(self) -> list[Finished]:
+        taken, self._finished = self._finished, []
+        return taken
+
+    async def _record_forever(self) -> None:
+        while True:
+            await self._finished_ready.wait()
+            self._finished_ready.clear()
+            await asyncio.sleep(RECORD_EVERY_S)
+            await self._record(self._take_finished())
+
+    async def _record(self, finished: list[Finished]) -> None:
+        if not finished:
+            return
+        try:
+            await webhook_outcomes.record(self._db, self._policy, finished)
+        except Exception:
+            # Not recorded: the messages stay pending and are sent again after their lease.
+            log.exception("deliveries.record_failed", deliveries=len(finished))
+
+    async def _prune_forever(self) -> None:
+        while True:
+            await asyncio.sleep(PRUNE_EVERY_S)
+            try:
+                async with self._db.write() as conn:
+                    pruned = await webhook_messages.prune(conn, now_ms() - self._retention_ms)
+                if pruned:
+                    log.info("deliveries.pruned", messages=pruned)
+            except Exception:
+                log.exception("deliveries.prune_failed")
