@@ -258,3 +258,26 @@ def test_unknown_route_and_method_are_json_errors(client, team):
     assert answer.status_code == 404 and answer.json()["error"]["type"] == "not_found"
     answer = client.delete("/v1/data/products", headers=team.headers)
     assert answer.status_code == 405 and answer.json()["error"]["type"] == "method_not_allowed"
+
+
+def test_nul_characters_are_a_400_on_every_database(client, team, backend):
+    for body in (
+        '{"data": {"id": "p1", "a\\u0000b": 1}}',
+        '{"data": {"id": "p\\u0000"}}',
+        '{"data": [{"id": "ok"}, {"id": "p2", "t": ["x", "y\\u0000"]}]}',
+    ):
+        answer = client.post("/v1/data/products", content=body.encode(), headers=team.headers)
+        assert answer.status_code == 400, body
+        assert "NUL" in answer.json()["error"]["message"]
+    # a literal backslash-u0000 (escaped backslash) is ordinary text
+    literal = client.post("/v1/data/products", content=b'{"data": {"id": "lit", "t": "\\\\u0000"}}', headers=team.headers)
+    assert literal.status_code == 200
+    assert count_rows(backend, "objects", team) == 1
+    assert client.get("/v1/data/products/objects/a%00", headers=team.headers).status_code == 404
+    assert client.get("/v1/data/products/requests/req_%00", headers=team.headers).status_code == 404
+
+
+def test_namespace_with_a_trailing_newline_is_a_400(client, team, backend):
+    answer = client.post("/v1/data/abc%0A", json={"data": {"id": "nl"}}, headers=team.headers)
+    assert answer.status_code == 400
+    assert count_rows(backend, "objects", team) == 0

@@ -94,3 +94,23 @@ def test_metadata_fields_come_back_in_results(client, team):
     )
     status = wait_status(client, "products", answer.json()["requestId"], team.headers)
     assert status["data"][0]["metadata"] == {"price": 9.5}
+
+
+def test_whole_number_floats_are_integers(client, team):
+    body = {"schema": {"t": {"field_limit": 5.0, "display_hint": {"type": "title", "order": 1.0}}}}
+    assert client.put("/v1/data/floats/settings", json=body, headers=team.headers).status_code == 200
+    stored = client.get("/v1/data/floats/settings", headers=team.headers).json()["schema"]["t"]
+    assert stored == {"field_limit": 5, "display_hint": {"type": "title", "order": 1}}
+    bad = {"schema": {"t": {"field_limit": 5.5}}}
+    assert client.put("/v1/data/floats/settings", json=bad, headers=team.headers).status_code == 400
+
+
+def test_wrong_method_lists_every_allowed_method(client, team):
+    answer = client.delete("/v1/data/products/settings", headers=team.headers)
+    assert answer.status_code == 405
+    assert set(answer.headers["allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "PUT"}
+
+
+def test_nul_in_a_schema_field_name_is_a_400(client, team):
+    answer = client.put("/v1/data/products/settings", content=b'{"schema": {"a\\u0000": {}}}', headers=team.headers)
+    assert answer.status_code == 400 and "NUL" in answer.json()["error"]["message"]

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from vigil.api import data, docs, errors, ops, webhooks
 from vigil.api.middleware import RequestContext
+from vigil.api.routing import route
 from vigil.config import Settings
 from vigil.errors import VigilError
 from vigil.service import ingest
@@ -21,15 +22,16 @@ from vigil.store.db import Database
 
 ROUTES = [
     Route("/v1/data/{namespace}", data.add_data, methods=["POST"]),
-    Route("/v1/data/{namespace}/settings", data.put_settings, methods=["PUT"]),
-    Route("/v1/data/{namespace}/settings", data.get_settings, methods=["GET"]),
+    route("/v1/data/{namespace}/settings", GET=data.get_settings, PUT=data.put_settings),
     Route("/v1/data/{namespace}/requests/{request_id}", data.get_request, methods=["GET"]),
     Route("/v1/data/{namespace}/objects/{object_id:path}", data.get_object, methods=["GET"]),
-    Route("/v1/webhooks/endpoints", webhooks.create_endpoint, methods=["POST"]),
-    Route("/v1/webhooks/endpoints", webhooks.list_endpoints, methods=["GET"]),
-    Route("/v1/webhooks/endpoints/{endpoint_id}", webhooks.get_endpoint, methods=["GET"]),
-    Route("/v1/webhooks/endpoints/{endpoint_id}", webhooks.update_endpoint, methods=["PATCH"]),
-    Route("/v1/webhooks/endpoints/{endpoint_id}", webhooks.delete_endpoint, methods=["DELETE"]),
+    route("/v1/webhooks/endpoints", GET=webhooks.list_endpoints, POST=webhooks.create_endpoint),
+    route(
+        "/v1/webhooks/endpoints/{endpoint_id}",
+        GET=webhooks.get_endpoint,
+        PATCH=webhooks.update_endpoint,
+        DELETE=webhooks.delete_endpoint,
+    ),
     Route("/v1/webhooks/endpoints/{endpoint_id}/rotate-secret", webhooks.rotate_secret, methods=["POST"]),
     Route("/v1/webhooks/endpoints/{endpoint_id}/test", webhooks.send_test, methods=["POST"]),
     Route("/v1/webhooks/endpoints/{endpoint_id}/recover", webhooks.recover, methods=["POST"]),

@@ -77,8 +77,11 @@ def parse_body(body: bytes, limits: Limits) -> tuple[list[tuple[str, dict[str, A
     items: list[tuple[str, dict[str, Any], str]] = []
     problems: list[dict[str, Any]] = []
     oversized: list[dict[str, Any]] = []
+    may_hold_nul = validate.NUL_ESCAPE in body
     for index, obj in enumerate(entries):
         problem = validate.object_id_problem(obj)
+        if problem is None and may_hold_nul and (where := validate.nul_path(obj)):
+            problem = f"{where} {validate.NUL_PROBLEM}"
         if problem is not None:
             problems.append({"index": index, "path": path.format(index), "problem": problem})
             continue

@@ -7,7 +7,7 @@ from typing import Any
 
 from vigil.errors import BadRequest
 
-NAMESPACE_RULE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+NAMESPACE_RULE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # used with fullmatch: no trailing newline
 NAMESPACE_RULE_TEXT = "a namespace name is 1-64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit"
 MAX_ID_CHARS = 512
 
@@ -25,7 +25,7 @@ SETTINGS_KEYS = ("schema", "update_mode")
 
 
 def namespace(name: str) -> str:
-    if not NAMESPACE_RULE.match(name):
+    if not NAMESPACE_RULE.fullmatch(name):
         raise BadRequest(
             f"invalid namespace {name!r}: {NAMESPACE_RULE_TEXT}",
             details=[{"field": "namespace", "value": name[:100]}],
@@ -49,6 +49,31 @@ def object_id_problem(obj: Any) -> str | None:
     return None
 
 
+# JSON can carry U+0000 only as this escape. PostgreSQL cannot store it in text or jsonb, so
+# it is refused on every database alike; the cheap byte test gates the exact search.
+NUL_ESCAPE = b"\\u0000"
+NUL_PROBLEM = "contains the NUL character (\\u0000), which cannot be stored; remove it"
+
+
+def nul_path(value: Any, path: str = "") -> str | None:
+    """Where in `value` a string (or key) holds U+0000, or None."""
+    if isinstance(value, str):
+        return path or "(the value)" if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return f"{path}.{key!r}" if path else repr(key)
+            found = nul_path(item, f"{path}.{key}" if path else key)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nul_path(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
 def _json_type(value: Any) -> str:
     if value is None:
         return "null"
@@ -67,6 +92,9 @@ def schema(value: Any, where: str = "schema") -> dict[str, Any]:
     """A namespace schema: field name → definition. Raises naming every bad part."""
     if not isinstance(value, dict):
         raise BadRequest(f"'{where}' must be an object mapping field names to definitions")
+    found = nul_path(value)
+    if found:
+        raise BadRequest(f"{where}: {found} {NUL_PROBLEM}", details=[{"path": f"{where}.{found}", "problem": NUL_PROBLEM}])
     problems: list[dict[str, Any]] = []
     for name, field in value.items():
         path = f"{where}.{name}"
@@ -87,12 +115,12 @@ def schema(value: Any, where: str = "schema") -> dict[str, Any]:
         hint = field.get("display_hint")
         if hint is not None:
             problems.extend(_display_hint_problems(hint, f"{path}.display_hint"))
-        limit = field.get("field_limit")
+        limit = _integral(field, "field_limit")
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0):
             problems.append({"path": f"{path}.field_limit", "problem": "must be an integer greater than 0"})
         for ref_key in ("belongs_to", "namespace_ref"):
             ref = field.get(ref_key)
-            if ref is not None and not (isinstance(ref, str) and NAMESPACE_RULE.match(ref)):
+            if ref is not None and not (isinstance(ref, str) and NAMESPACE_RULE.fullmatch(ref)):
                 problems.append(
                     {"path": f"{path}.{ref_key}", "problem": f"must be a namespace name: {NAMESPACE_RULE_TEXT}"}
                 )
@@ -119,10 +147,18 @@ def _display_hint_problems(hint: Any, path: str) -> list[dict[str, Any]]:
         )
     if "name" in hint and not isinstance(hint["name"], str):
         problems.append({"path": f"{path}.name", "problem": "must be a string"})
-    order = hint.get("order")
+    order = _integral(hint, "order")
     if order is not None and (not isinstance(order, int) or isinstance(order, bool) or order < 0):
         problems.append({"path": f"{path}.order", "problem": "must be an integer of 0 or more (0 hides the field)"})
     return problems
+
+
+def _integral(container: dict[str, Any], key: str) -> Any:
+    """JSON has one number type: 5.0 is the integer 5 (as JSON Schema says). Stored as 5."""
+    value = container.get(key)
+    if isinstance(value, float) and value.is_integer():
+        container[key] = value = int(value)
+    return value
 
 
 def settings(body: Any) -> dict[str, Any]:
