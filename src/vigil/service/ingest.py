@@ -16,7 +16,7 @@ from vigil.errors import BadRequest, TooLarge
 from vigil.ids import new_id
 from vigil.service import validate
 from vigil.service.merge_patch import merge_patch
-from vigil.store import namespaces, objects, queue, requests
+from vigil.store import namespaces, notify, objects, queue, requests
 from vigil.store.clock import now_ms
 from vigil.store.db import Database
 
@@ -142,6 +142,7 @@ async def write_submissions(db: Database, submissions: Sequence[Submission]) -> 
             now,
         )
         await queue.enqueue(conn, jobs, now)
+        await notify.notify(conn, notify.JOBS_CHANNEL)  # wakes workers when this commits
     metrics.INGEST_COMMIT_SECONDS.observe(time.perf_counter() - started)
     metrics.INGEST_COMMIT_SUBMISSIONS.observe(len(submissions))
 

@@ -48,6 +48,8 @@ class Database:
             options.update(pool_size=pool_size, max_overflow=0, pool_pre_ping=False)
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        # A plain libpq URL for a LISTEN connection of its own (PostgreSQL only).
+        self.listen_dsn = None if self.is_sqlite else "postgresql://" + self.url.split("://", 1)[1]
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 

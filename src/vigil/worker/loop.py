@@ -9,6 +9,7 @@ import structlog
 from vigil.config import Settings
 from vigil.errors import StoreUnavailable
 from vigil.service import evaluation
+from vigil.store import notify
 from vigil.store.db import Database
 from vigil.worker.deliveries import Dispatcher
 
@@ -33,7 +34,14 @@ class Worker:
 
     async def run(self) -> None:
         log.info("worker.started", loops=self._concurrency)
-        await asyncio.gather(*(self._loop(n) for n in range(self._concurrency)), self._deliveries.run())
+        listeners = []
+        if self._db.listen_dsn is not None:
+            listeners.append(notify.listen_forever(self._db.listen_dsn, notify.JOBS_CHANNEL, self.wakeup.set, self._stopping))
+        await asyncio.gather(
+            *(self._loop(n) for n in range(self._concurrency)),
+            self._deliveries.run(),
+            *listeners,
+        )
         log.info("worker.stopped")
 
     def stop(self) -> None:
