@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -237,6 +239,84 @@ def keys_revoke(
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"revoked {key_id}")
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[
+        Path, typer.Argument(help="A JSONL file, one object with an 'id' per line (.gz: sent gzip-encoded).")
+    ],
+    namespace: Annotated[str, typer.Option(help="The namespace to import into.")],
+    url: Annotated[
+        str, typer.Option(envvar="SAFETYKIT_BASE_URL", help="The Vigil API's base URL.")
+    ] = "http://127.0.0.1:8000",
+    key: Annotated[str, typer.Option(envvar="SAFETYKIT_API_KEY", help="An API key with the data:write scope.")] = "",
+    wait: Annotated[bool, typer.Option(help="Wait for the import to finish and print a summary.")] = True,
+) -> None:
+    """Bulk-import a JSONL file through the HTTP API, as any client would (docs/imports.md)."""
+    import time
+
+    import httpx
+
+    if not key:
+        typer.echo("error: give an API key with --key or SAFETYKIT_API_KEY", err=True)
+        raise typer.Exit(2)
+    size = file.stat().st_size
+    lines = [0]
+
+    def chunks(bar: Any) -> Any:
+        with file.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                lines[0] += chunk.count(b"\n")
+                bar.update(len(chunk))
+                yield chunk
+
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+        created = client.post(f"/v1/data/{namespace}/requests/upload-url")
+        if created.status_code != 200:
+            typer.echo(f"error: {created.status_code} {created.text}", err=True)
+            raise typer.Exit(1)
+        answer = created.json()
+        request_id = answer["requestId"]
+        headers = {"Content-Length": str(size)}
+        if file.suffix == ".gz":
+            headers["Content-Encoding"] = "gzip"
+        with typer.progressbar(length=size, label=f"uploading {file.name}", file=sys.stderr) as bar:
+            # A bare client: the upload URL carries its own signature (or is S3's), not our key.
+            put = httpx.put(answer["upload_url"], content=chunks(bar), headers=headers, timeout=600)
+        if put.status_code >= 300:
+            typer.echo(f"error: upload refused: {put.status_code} {put.text}", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"uploaded {size} bytes as {request_id}", err=True)
+        if not wait:
+            typer.echo(request_id)
+            return
+        status_path = f"/v1/data/{namespace}/requests/{request_id}/results/download-url"
+        # Lines are counted on the way up (of a .gz file, the compressed bytes: its lines are unknown).
+        total = lines[0] if file.suffix != ".gz" else 0
+        with typer.progressbar(length=max(total, 1), label="ingesting", file=sys.stderr) as bar:
+            while True:
+                polled = client.get(status_path)
+                if polled.status_code != 200:
+                    typer.echo(f"error: {polled.status_code} {polled.text}", err=True)
+                    raise typer.Exit(1)
+                status = polled.json()
+                if total:
+                    bar.update(min(status.get("lines_read", 0), total) - bar.pos)
+                if status["status"] in ("succeeded", "failed"):
+                    break
+                time.sleep(0.5)
+    typer.echo(
+        f"{request_id} {status['status']}: {status.get('lines_accepted', 0)} objects accepted, "
+        f"{status.get('lines_rejected', 0)} lines rejected, {status.get('lines_read', 0)} lines read"
+    )
+    if status["error_summary"]:
+        typer.echo(f"errors: {status['error_summary']}")
+    if status["data_url"]:
+        typer.echo(f"results ({status['data_count']} lines, until {status['data_expires_at']}): {status['data_url']}")
+        typer.echo(f"fresh URLs later: GET {url.rstrip('/')}{status_path}")
+    if status["status"] != "succeeded":
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

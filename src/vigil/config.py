@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +44,22 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(5, ge=1, description="Evaluation attempts before an object is marked failed.")
     auth_cache_ttl_s: float = Field(
         5.0, ge=0, description="How long an API process trusts a looked-up key (revocation delay)."
+    )
+    blob_url: str = Field(
+        "",
+        description="Where import uploads and result files live: a local folder, or s3://bucket/prefix "
+        "(credentials from the usual AWS_* variables). Empty: a folder beside the SQLite file, or .vigil/blobs.",
+    )
+    signing_secret: SecretStr = Field(
+        SecretStr(""),
+        description="HMAC key of the upload and download URLs Vigil signs. Empty: one is generated once and "
+        "kept in the database, so that every process agrees.",
+    )
+    upload_url_ttl_s: float = Field(12 * 3600.0, gt=0, description="How long an import's upload URL stays valid.")
+    results_url_ttl_s: float = Field(3600.0, gt=0, description="How long a results download URL stays valid.")
+    import_chunk_lines: int = Field(1000, ge=1, description="Most lines of an import committed in one transaction.")
+    import_chunk_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Most bytes of an import's lines committed in one transaction."
     )
     webhook_timeout_s: float = Field(15.0, gt=0, description="A delivery succeeds on a 2xx within this time.")
     webhook_retry_schedule_s: str = Field(

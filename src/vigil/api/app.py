@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from vigil.api import data, docs, errors, ops, webhooks
+from vigil.api import data, docs, errors, imports, ops, webhooks
 from vigil.api.middleware import RequestContext
 from vigil.api.routing import route
 from vigil.config import Settings
@@ -23,8 +23,14 @@ from vigil.store.db import Database
 ROUTES = [
     Route("/v1/data/{namespace}", data.add_data, methods=["POST"]),
     route("/v1/data/{namespace}/settings", GET=data.get_settings, PUT=data.put_settings),
+    # Before the status route: its {request_id} would otherwise claim this path's 405 (Allow).
+    Route("/v1/data/{namespace}/requests/upload-url", imports.create_upload_url, methods=["POST"]),
     Route("/v1/data/{namespace}/requests/{request_id}", data.get_request, methods=["GET"]),
     Route("/v1/data/{namespace}/objects/{object_id:path}", data.get_object, methods=["GET"]),
+    Route("/v1/data/{namespace}/import", imports.create_upload_url, methods=["POST"]),
+    Route("/v1/data/{namespace}/requests/{request_id}/results/download-url", imports.get_download_url, methods=["GET"]),
+    Route("/uploads/{request_id}", imports.put_upload, methods=["PUT"]),
+    Route("/results/{request_id}.jsonl", imports.get_results_file, methods=["GET"]),
     route("/v1/webhooks/endpoints", GET=webhooks.list_endpoints, POST=webhooks.create_endpoint),
     route(
         "/v1/webhooks/endpoints/{endpoint_id}",

@@ -40,6 +40,9 @@ class Submission:
     items: list[tuple[str, dict[str, Any], str]]  # (object_id, object, object as JSON)
     schema_patch: dict[str, Any] | None = None
     kind: str = "add"
+    # Imports: their request row already exists, and an item's index is its line (0-based).
+    new_request: bool = True
+    indexes: list[int] | None = None
     size: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -114,37 +117,41 @@ def prepare(team_id: str, namespace: str, body: bytes, limits: Limits) -> Submis
 
 async def write_submissions(db: Database, submissions: Sequence[Submission]) -> None:
     """The group-commit writer: every submission's rows in one transaction."""
-    now = now_ms()
+    started = time.perf_counter()
+    async with db.write() as conn:
+        await write_in(conn, submissions, now_ms())
+    metrics.INGEST_COMMIT_SECONDS.observe(time.perf_counter() - started)
+    metrics.INGEST_COMMIT_SUBMISSIONS.observe(len(submissions))
+
+
+async def write_in(conn: Any, submissions: Sequence[Submission], now: int) -> None:
+    """Objects, versions, requests and evaluation jobs of `submissions`, in the caller's transaction."""
     groups: dict[tuple[str, str], list[Submission]] = defaultdict(list)
     for submission in submissions:
         groups[(submission.team_id, submission.namespace)].append(submission)
     jobs: list[queue.NewJob] = []
-    started = time.perf_counter()
-    async with db.write() as conn:
-        # Sorted, so concurrent transactions take namespace and object locks in one order.
-        for (team_id, namespace), group in sorted(groups.items()):
-            settings = await namespaces.ensure(conn, team_id, namespace, now)
-            patches = [s.schema_patch for s in group if s.schema_patch]
-            if patches:
-                schema = dict(settings.get("schema") or {})
-                for patch in patches:
-                    schema.update(patch)
-                settings = {**settings, "schema": schema, "update_mode": settings.get("update_mode", "replace")}
-                await namespaces.put_settings(conn, team_id, namespace, settings, now)
-            merge = settings.get("update_mode") == "merge"
-            versions = await _store_versions(conn, team_id, namespace, group, merge, now)
-            jobs.extend(
-                queue.NewJob(queue.EVALUATE, team_id, namespace, v.object_id, v.version, v.request_id) for v in versions
-            )
-        await requests.insert_many(
-            conn,
-            [requests.NewRequest(s.request_id, s.team_id, s.namespace, s.kind, s.size) for s in submissions],
-            now,
+    # Sorted, so concurrent transactions take namespace and object locks in one order.
+    for (team_id, namespace), group in sorted(groups.items()):
+        settings = await namespaces.ensure(conn, team_id, namespace, now)
+        patches = [s.schema_patch for s in group if s.schema_patch]
+        if patches:
+            schema = dict(settings.get("schema") or {})
+            for patch in patches:
+                schema.update(patch)
+            settings = {**settings, "schema": schema, "update_mode": settings.get("update_mode", "replace")}
+            await namespaces.put_settings(conn, team_id, namespace, settings, now)
+        merge = settings.get("update_mode") == "merge"
+        versions = await _store_versions(conn, team_id, namespace, group, merge, now)
+        jobs.extend(
+            queue.NewJob(queue.EVALUATE, team_id, namespace, v.object_id, v.version, v.request_id) for v in versions
         )
-        await queue.enqueue(conn, jobs, now)
-        await notify.notify(conn, notify.JOBS_CHANNEL)  # wakes workers when this commits
-    metrics.INGEST_COMMIT_SECONDS.observe(time.perf_counter() - started)
-    metrics.INGEST_COMMIT_SUBMISSIONS.observe(len(submissions))
+    new_requests = [
+        requests.NewRequest(s.request_id, s.team_id, s.namespace, s.kind, s.size) for s in submissions if s.new_request
+    ]
+    if new_requests:
+        await requests.insert_many(conn, new_requests, now)
+    await queue.enqueue(conn, jobs, now)
+    await notify.notify(conn, notify.JOBS_CHANNEL)  # wakes workers when this commits
 
 
 async def _store_versions(
@@ -154,7 +161,9 @@ async def _store_versions(
     entries = [
         (object_id, obj, doc, submission.request_id, index)
         for submission in group
-        for index, (object_id, obj, doc) in enumerate(submission.items)
+        for index, (object_id, obj, doc) in zip(
+            submission.indexes or range(submission.size), submission.items, strict=True
+        )
     ]
     versions: list[objects.NewVersion] = []
     if conn.dialect.name == "postgresql" and not merge:

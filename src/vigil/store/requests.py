@@ -13,6 +13,7 @@ from vigil.store import jsondoc
 from vigil.store.schema import requests
 
 QUEUED = "queued"  #: accepted, no item evaluated yet
+UPLOADING = "uploading"  #: an import waiting for its file (docs/imports.md)
 INGESTING = "ingesting"  #: a worker is evaluating its items
 SUCCEEDED = "succeeded"  #: every item reached a terminal state (some may have failed)
 FAILED = "failed"  #: the request as a whole could not be processed
@@ -107,7 +108,8 @@ async def count_done(
     """
     statement = sa.text(
         "UPDATE requests SET pending = pending - :n, failed = failed + :f, updated_at_ms = :now, "
-        "status = CASE WHEN pending - :n <= 0 THEN 'succeeded' ELSE 'ingesting' END WHERE id = :id "
+        "status = CASE WHEN status = 'failed' THEN status WHEN pending - :n <= 0 THEN 'succeeded' "
+        "ELSE 'ingesting' END WHERE id = :id "
         "RETURNING id, team_id, namespace, kind, status, total, pending, failed, error_summary, created_at_ms"
     )
     completed = []
@@ -122,6 +124,54 @@ async def count_done(
                 )  # fmt: skip
             )
     return completed
+
+
+async def insert_import(conn: AsyncConnection, request_id: str, team_id: str, namespace: str, now_ms: int) -> None:
+    """An import starts `uploading` with no items and one pending unit, "reading", which the
+    last committed chunk removes: the request cannot succeed while lines remain unread."""
+    await conn.execute(
+        requests.insert().values(
+            id=request_id,
+            team_id=team_id,
+            namespace=namespace,
+            kind="import",
+            status=UPLOADING,
+            total=0,
+            pending=1,
+            failed=0,
+            created_at_ms=now_ms,
+            updated_at_ms=now_ms,
+        )
+    )
+
+
+async def start_ingesting(conn: AsyncConnection, request_id: str, now_ms: int) -> None:
+    await conn.execute(
+        requests.update()
+        .where(requests.c.id == request_id, requests.c.status == UPLOADING)
+        .values(status=INGESTING, updated_at_ms=now_ms)
+    )
+
+
+async def add_items(conn: AsyncConnection, request_id: str, added: int, last: bool, now_ms: int) -> None:
+    """Count an import chunk's accepted objects in; the last chunk also takes off the reading unit."""
+    done = 1 if last else 0
+    await conn.execute(
+        sa.text(
+            "UPDATE requests SET total = total + :n, pending = pending + :n - :done, updated_at_ms = :now, "
+            "status = CASE WHEN status = 'failed' THEN status WHEN pending + :n - :done <= 0 THEN 'succeeded' "
+            "ELSE status END WHERE id = :id"
+        ),
+        {"n": added, "done": done, "now": now_ms, "id": request_id},
+    )
+
+
+async def mark_failed(conn: AsyncConnection, request_id: str, summary: str, now_ms: int) -> None:
+    await conn.execute(
+        requests.update()
+        .where(requests.c.id == request_id)
+        .values(status=FAILED, error_summary=summary, updated_at_ms=now_ms)
+    )
 
 
 @dataclass(frozen=True)

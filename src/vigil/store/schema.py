@@ -132,6 +132,60 @@ jobs = sa.Table(
     sa.Index("ix_jobs_run_after", "run_after_ms"),
 )
 
+# --- Bulk import (docs/imports.md) --------------------------------------------------------------
+
+# One row per import request: where its upload lives and how far ingestion got. The cursor
+# (lines_read, bytes_read) commits in the same transaction as the chunk of objects it covers,
+# so a restarted import resumes exactly after the last committed chunk.
+imports = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("request_id", sa.Text, primary_key=True),
+    sa.Column("team_id", sa.Text, nullable=False),
+    sa.Column("namespace", sa.Text, nullable=False),
+    sa.Column("object_key", sa.Text, nullable=False),  # the upload's key in the blob store
+    sa.Column("expires_at_ms", sa.BigInteger, nullable=False),  # the upload URL's expiry
+    sa.Column("uploaded_at_ms", sa.BigInteger, nullable=True),  # set once, when the upload is complete
+    sa.Column("bytes_uploaded", sa.BigInteger, nullable=True),
+    sa.Column("lines_read", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("bytes_read", sa.BigInteger, nullable=False, server_default="0"),  # offset in the decoded file
+    sa.Column("lines_accepted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lines_rejected", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("read_at_ms", sa.BigInteger, nullable=True),  # set when the last line has been committed
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),  # chunk commits that raised
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_ms", sa.BigInteger, nullable=False),
+)
+
+# A rejected line of an import (bad JSON, bad id, too large), by its 1-based line number.
+import_errors = sa.Table(
+    "import_errors",
+    metadata,
+    sa.Column("request_id", sa.Text, primary_key=True),
+    sa.Column("line", sa.Integer, primary_key=True),
+    sa.Column("object_id", sa.Text, nullable=True),  # when the line had a readable string id
+    sa.Column("problem", sa.Text, nullable=False),
+)
+
+# The JSONL results file of a succeeded request, built once in the blob store.
+result_files = sa.Table(
+    "result_files",
+    metadata,
+    sa.Column("request_id", sa.Text, primary_key=True),
+    sa.Column("object_key", sa.Text, nullable=False),
+    sa.Column("line_count", sa.Integer, nullable=False),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+)
+
+# Secrets Vigil generates for itself (the URL-signing key), shared by every process.
+server_secrets = sa.Table(
+    "server_secrets",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+)
+
 # --- webhooks (migration 0004) ---
 
 webhook_endpoints = sa.Table(

@@ -12,6 +12,7 @@ from vigil.service import evaluation
 from vigil.store import notify
 from vigil.store.db import Database
 from vigil.worker.deliveries import Dispatcher
+from vigil.worker.imports import ImportRunner
 
 log = structlog.get_logger("vigil.worker")
 
@@ -30,6 +31,7 @@ class Worker:
         # Set by an in-process API when it commits jobs, so the worker need not wait a poll.
         self.wakeup = wakeup or asyncio.Event()
         self._stopping = asyncio.Event()
+        self._imports = ImportRunner(db, settings, self._stopping)
         self._deliveries = Dispatcher(db, settings, self._stopping)
 
     async def run(self) -> None:
@@ -39,6 +41,7 @@ class Worker:
             listeners.append(notify.listen_forever(self._db.listen_dsn, notify.JOBS_CHANNEL, self.wakeup.set, self._stopping))
         await asyncio.gather(
             *(self._loop(n) for n in range(self._concurrency)),
+            self._imports.run(),
             self._deliveries.run(),
             *listeners,
         )
