@@ -305,3 +305,15 @@ def test_endpoint_health_is_in_metrics(client, team, receiver):
     assert f'vigil_webhook_endpoint_disabled{{endpoint_id="{endpoint["id"]}"}} 0.0' in text
     assert f'vigil_webhook_endpoint_oldest_undelivered_seconds{{endpoint_id="{endpoint["id"]}"}}' in text
     assert "vigil_webhook_deliveries_total" in text or "vigil_webhook_delivery_seconds" in text
+
+
+def test_an_import_announces_request_completed(client, team, receiver):
+    r = receiver()
+    create_endpoint(client, team, r.url, event_types=["request.completed"])
+    created = client.post("/v1/data/products/requests/upload-url", headers=team.headers).json()
+    body = b'{"id": "i1"}\n{"id": "i2"}\nnot json\n'
+    assert httpx.put(created["upload_url"], content=body, timeout=30).status_code == 200
+    r.wait_for(lambda r: len(r.accepted()) == 1, timeout_s=60)
+    event = r.accepted()[0].event
+    assert event["type"] == "request.completed" and event["request_id"] == created["requestId"]
+    assert event["status"] == "succeeded" and event["object_count"] == 2

@@ -28,7 +28,7 @@ from vigil.blobs.signing import BadSignature, Expired, UrlSigner
 from vigil.config import Settings
 from vigil.errors import BadRequest, Forbidden, NotFound, StoreUnavailable
 from vigil.ids import new_id
-from vigil.service import ingest, results, validate
+from vigil.service import ingest, results, validate, webhook_events, webhooks
 from vigil.service.results import iso_ms
 from vigil.store import imports, namespaces, queue, requests
 from vigil.store.clock import now_ms
@@ -367,6 +367,7 @@ async def _complete_when_evaluated(
         if await imports.extend_lease(conn, job.id, token, now + 1000):
             await requests.add_items(conn, request.id, 0, True, now)
             await queue.finish(conn, token, [job.id])
+            await _announce_completion(conn, job, now)
     log.info("import.succeeded", request_id=request.id)
 
 
@@ -375,7 +376,15 @@ async def _fail(db: Database, job: queue.Job, token: str, summary: str) -> None:
         now = now_ms()
         await requests.mark_failed(conn, job.request_id or "", summary, now)
         await queue.finish(conn, token, [job.id])
+        await _announce_completion(conn, job, now)
     log.warning("import.failed", request_id=job.request_id, reason=summary)
+
+
+async def _announce_completion(conn: Any, job: queue.Job, now: int) -> None:
+    """`request.completed` to the team's webhook endpoints, in the transaction that completes it."""
+    record = await requests.get(conn, job.team_id, job.namespace, job.request_id or "")
+    if record is not None:
+        await webhooks.fan_out(conn, [webhook_events.request_completed(record, now)], now)
 
 
 async def _finish(db: Database, job: queue.Job, token: str) -> None:

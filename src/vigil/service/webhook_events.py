@@ -35,9 +35,17 @@ def for_decisions(
             timestamp=stamp,
         )
         occurred.append(Event(d.team_id, payload["type"], d.namespace, d.object_id, d.version, payload))
-    for r in completed:
-        payload = events.request_completed(
-            namespace=r.namespace, request_id=r.id, status=r.status, total=r.total, failed=r.failed, timestamp=stamp
-        )
-        occurred.append(Event(r.team_id, events.REQUEST_COMPLETED, r.namespace, None, None, payload))
+    occurred.extend(request_completed(r, now) for r in completed)
     return occurred
+
+
+def request_completed(record: requests.RequestRecord, now: int) -> Event:
+    payload = events.request_completed(
+        namespace=record.namespace,
+        request_id=record.id,
+        status=record.status,
+        total=record.total,
+        failed=record.failed,
+        timestamp=iso(now),
+    )
+    return Event(record.team_id, events.REQUEST_COMPLETED, record.namespace, None, None, payload)
