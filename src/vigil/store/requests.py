@@ -103,27 +103,45 @@ async def count_done(
     """Take finished items off each request's pending count: `done` maps id → (finished, failed).
 
     The request becomes `succeeded` when its count reaches zero; those that did are returned
-    (for `request.completed` events). Requests are updated in id order so that workers
-    finishing items of the same requests never deadlock.
+    (for `request.completed` events). One statement for the whole batch (a statement per
+    request was 40 % of a worker's time with single-object requests). On PostgreSQL the rows
+    are locked in id order first, so workers finishing items of the same requests never
+    deadlock; on SQLite the caller holds the single write lock.
     """
-    statement = sa.text(
-        "UPDATE requests SET pending = pending - :n, failed = failed + :f, updated_at_ms = :now, "
-        "status = CASE WHEN status = 'failed' THEN status WHEN pending - :n <= 0 THEN 'succeeded' "
-        "ELSE 'ingesting' END WHERE id = :id "
+    if not done:
+        return []
+    ids = sorted(done)
+    update = (
+        "UPDATE requests SET pending = requests.pending - v.n, failed = requests.failed + v.f, "
+        "updated_at_ms = :now, status = CASE WHEN requests.status = 'failed' THEN requests.status "
+        "WHEN requests.pending - v.n <= 0 THEN 'succeeded' ELSE 'ingesting' END "
+        "FROM {source} WHERE requests.id = v.rid "
         "RETURNING id, team_id, namespace, kind, status, total, pending, failed, error_summary, created_at_ms"
     )
+    params: dict[str, Any] = {"now": now_ms}
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            sa.text("SELECT id FROM requests WHERE id = ANY(CAST(:ids AS text[])) ORDER BY id FOR UPDATE"), {"ids": ids}
+        )
+        source = "unnest(CAST(:ids AS text[]), CAST(:ns AS int[]), CAST(:fs AS int[])) AS v(rid, n, f)"
+        statement = sa.text(update.format(source=source))
+        params.update(ids=ids, ns=[done[i][0] for i in ids], fs=[done[i][1] for i in ids])
+    else:
+        values = ", ".join(f"(:i{k}, :n{k}, :f{k})" for k in range(len(ids)))
+        source = f"(SELECT column1 AS rid, column2 AS n, column3 AS f FROM (VALUES {values})) AS v"
+        statement = sa.text(update.format(source=source))
+        for k, request_id in enumerate(ids):
+            params.update({f"i{k}": request_id, f"n{k}": done[request_id][0], f"f{k}": done[request_id][1]})
     completed = []
-    for request_id in sorted(done):
-        finished, failed = done[request_id]
-        row = (await conn.execute(statement, {"n": finished, "f": failed, "now": now_ms, "id": request_id})).first()
-        if row is not None and row.status == SUCCEEDED and row.pending <= 0:
+    for row in await conn.execute(statement, params):
+        if row.status == SUCCEEDED and row.pending <= 0:
             completed.append(
                 RequestRecord(
                     row.id, row.team_id, row.namespace, row.kind, row.status, row.total, row.pending,
                     row.failed, row.error_summary, row.created_at_ms,
                 )  # fmt: skip
             )
-    return completed
+    return sorted(completed, key=lambda r: r.id)
 
 
 async def insert_import(conn: AsyncConnection, request_id: str, team_id: str, namespace: str, now_ms: int) -> None:
