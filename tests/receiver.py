@@ -66,7 +66,9 @@ class Receiver:
                     self.send_header("content-length", "0")
                     self.end_headers()
                     return
-                delivery = Delivery({k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length), time.time())
+                delivery = Delivery(
+                    {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length), time.time()
+                )
                 status, headers, delay = receiver.respond(delivery, receiver)
                 if delay:
                     receiver.release.wait(delay)
@@ -111,5 +113,7 @@ class Receiver:
         deadline = time.monotonic() + timeout_s
         while not predicate(self):
             if time.monotonic() > deadline:
-                raise AssertionError(f"receiver did not get what was expected in {timeout_s}s: {len(self.deliveries)} requests")
+                raise AssertionError(
+                    f"receiver did not get what was expected in {timeout_s}s: {len(self.deliveries)} requests"
+                )
             time.sleep(0.02)

@@ -27,7 +27,9 @@ WEBHOOK_ENDPOINT_PENDING = Gauge(
     "vigil_webhook_endpoint_pending_messages", "Messages not yet delivered, per endpoint", ["endpoint_id"]
 )
 WEBHOOK_ENDPOINT_OLDEST_SECONDS = Gauge(
-    "vigil_webhook_endpoint_oldest_undelivered_seconds", "Age of the oldest undelivered message, per endpoint", ["endpoint_id"]
+    "vigil_webhook_endpoint_oldest_undelivered_seconds",
+    "Age of the oldest undelivered message, per endpoint",
+    ["endpoint_id"],
 )
 WEBHOOK_ENDPOINT_DISABLED = Gauge("vigil_webhook_endpoint_disabled", "1 if the endpoint is disabled", ["endpoint_id"])
 WEBHOOK_ENDPOINT_SUCCESS_RATE = Gauge(

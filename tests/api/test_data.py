@@ -270,7 +270,9 @@ def test_nul_characters_are_a_400_on_every_database(client, team, backend):
         assert answer.status_code == 400, body
         assert "NUL" in answer.json()["error"]["message"]
     # a literal backslash-u0000 (escaped backslash) is ordinary text
-    literal = client.post("/v1/data/products", content=b'{"data": {"id": "lit", "t": "\\\\u0000"}}', headers=team.headers)
+    literal = client.post(
+        "/v1/data/products", content=b'{"data": {"id": "lit", "t": "\\\\u0000"}}', headers=team.headers
+    )
     assert literal.status_code == 200
     assert count_rows(backend, "objects", team) == 1
     assert client.get("/v1/data/products/objects/a%00", headers=team.headers).status_code == 404

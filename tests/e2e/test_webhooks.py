@@ -245,7 +245,7 @@ def test_410_disables_the_endpoint_and_recover_sends_again(client, team, receive
 
 
 def test_429_retry_after_is_honoured(client, team, receiver):
-    r = receiver(respond=lambda d, r: ((429, {"Retry-After": "2"}, 0.0) if not r.deliveries else (200, {}, 0.0)))
+    r = receiver(respond=lambda d, r: (429, {"Retry-After": "2"}, 0.0) if not r.deliveries else (200, {}, 0.0))
     create_endpoint(client, team, r.url, event_types=["workflow.succeeded"])
     ingest(client, team, [{"id": "slowdown"}])
     r.wait_for(lambda r: len(r.accepted()) == 1, timeout_s=15)

@@ -68,7 +68,9 @@ def test_retry_schedule_then_failed(fresh_backend):
             seen = []
             for attempt in range(2):
                 async with db.write() as conn:
-                    (claimed,) = await webhook_messages.claim(conn, f"t{attempt}", 10, now_ms() + 5, 60_000, endpoint_id)
+                    (claimed,) = await webhook_messages.claim(
+                        conn, f"t{attempt}", 10, now_ms() + 5, 60_000, endpoint_id
+                    )
                 await webhook_outcomes.record(
                     db, policy, [Finished(claimed, f"t{attempt}", now_ms(), Outcome(503, 2, "HTTP 503", ""))]
                 )

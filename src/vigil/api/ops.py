@@ -48,7 +48,9 @@ def _set_webhook_gauges(rows: list[dict]) -> None:
         endpoint = row["id"]
         metrics.WEBHOOK_ENDPOINT_PENDING.labels(endpoint).set(row["pending"])
         oldest = row["oldest"]
-        metrics.WEBHOOK_ENDPOINT_OLDEST_SECONDS.labels(endpoint).set(0 if oldest is None else max(now_s - oldest / 1000, 0))
+        metrics.WEBHOOK_ENDPOINT_OLDEST_SECONDS.labels(endpoint).set(
+            0 if oldest is None else max(now_s - oldest / 1000, 0)
+        )
         metrics.WEBHOOK_ENDPOINT_DISABLED.labels(endpoint).set(0 if row["enabled"] else 1)
         if row["attempts"]:
             metrics.WEBHOOK_ENDPOINT_SUCCESS_RATE.labels(endpoint).set(row["successes"] / row["attempts"])

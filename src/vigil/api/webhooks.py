@@ -51,7 +51,9 @@ async def delete_endpoint(request: Request) -> Response:
 
 async def rotate_secret(request: Request) -> Response:
     team_id = await _team(request)
-    return json_response(await webhooks.rotate_secret(request.app.state.db, team_id, request.path_params["endpoint_id"]))
+    return json_response(
+        await webhooks.rotate_secret(request.app.state.db, team_id, request.path_params["endpoint_id"])
+    )
 
 
 async def send_test(request: Request) -> Response:

@@ -94,7 +94,9 @@ def schema(value: Any, where: str = "schema") -> dict[str, Any]:
         raise BadRequest(f"'{where}' must be an object mapping field names to definitions")
     found = nul_path(value)
     if found:
-        raise BadRequest(f"{where}: {found} {NUL_PROBLEM}", details=[{"path": f"{where}.{found}", "problem": NUL_PROBLEM}])
+        raise BadRequest(
+            f"{where}: {found} {NUL_PROBLEM}", details=[{"path": f"{where}.{found}", "problem": NUL_PROBLEM}]
+        )
     problems: list[dict[str, Any]] = []
     for name, field in value.items():
         path = f"{where}.{name}"

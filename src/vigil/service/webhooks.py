@@ -200,7 +200,11 @@ async def send_test(db: Database, team_id: str, endpoint_id: str) -> dict[str, A
         await _get(conn, team_id, endpoint_id)
         await webhook_messages.insert_many(
             conn,
-            [webhook_messages.NewMessage(message_id, team_id, endpoint_id, events.TEST, None, None, None, _encode(payload))],
+            [
+                webhook_messages.NewMessage(
+                    message_id, team_id, endpoint_id, events.TEST, None, None, None, _encode(payload)
+                )
+            ],
             now,
         )
     return {"message_id": message_id, "status": "queued"}
@@ -211,7 +215,9 @@ async def recover(db: Database, team_id: str, endpoint_id: str, body: Any) -> di
     since_ms = _parse_time(since, "since")
     async with db.write() as conn:
         await _get(conn, team_id, endpoint_id)
-        count = await webhook_messages.requeue(conn, team_id, endpoint_id=endpoint_id, since_ms=since_ms, now_ms=now_ms())
+        count = await webhook_messages.requeue(
+            conn, team_id, endpoint_id=endpoint_id, since_ms=since_ms, now_ms=now_ms()
+        )
     return {"endpoint_id": endpoint_id, "requeued": count}
 
 
@@ -318,8 +324,14 @@ async def fan_out(conn: Any, occurred: list[Event], now: int) -> int:
             body = body or _encode(event.payload)
             messages.append(
                 webhook_messages.NewMessage(
-                    new_id("msg"), event.team_id, endpoint.id, event.event_type, event.namespace,
-                    event.object_id, event.version, body,
+                    new_id("msg"),
+                    event.team_id,
+                    endpoint.id,
+                    event.event_type,
+                    event.namespace,
+                    event.object_id,
+                    event.version,
+                    body,
                     status=webhook_messages.PENDING if endpoint.enabled else webhook_messages.FAILED,
                     last_error=None if endpoint.enabled else "endpoint disabled",
                 )  # fmt: skip

@@ -135,24 +135,14 @@ async def write_latest(
             },
         )
         return
-    await conn.execute(
-        sa.text(
-            "INSERT INTO objects (team_id, namespace, object_id, version, data, created_at_ms, updated_at_ms) "
-            "VALUES (:team, :ns, :object_id, :version, :data, :now, :now) "
-            "ON CONFLICT (team_id, namespace, object_id) DO UPDATE SET version = excluded.version, "
-            "data = excluded.data, updated_at_ms = excluded.updated_at_ms"
-        ),
-        [
-            {
-                "team": team_id,
-                "ns": namespace,
-                "now": now_ms,
-                "object_id": item.object_id,
-                "version": item.version,
-                "data": item.data_json,
-            }
-            for item in ordered
-        ],
+    # SQLite: plain driver executemany with tuples; SQLAlchemy's per-row parameter handling
+    # cost about a fifth of the write path's CPU in a profile.
+    await conn.exec_driver_sql(
+        "INSERT INTO objects (team_id, namespace, object_id, version, data, created_at_ms, updated_at_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (team_id, namespace, object_id) DO UPDATE SET version = excluded.version, "
+        "data = excluded.data, updated_at_ms = excluded.updated_at_ms",
+        [(team_id, namespace, item.object_id, item.version, item.data_json, now_ms, now_ms) for item in ordered],
     )
 
 
@@ -179,22 +169,11 @@ async def insert_versions(
             },
         )
         return
-    await conn.execute(
-        sa.text(
-            "INSERT INTO object_versions (team_id, namespace, object_id, version, data, request_id, "
-            "request_idx, created_at_ms) VALUES (:team, :ns, :o, :v, :d, :r, :i, :now)"
-        ),
+    await conn.exec_driver_sql(
+        "INSERT INTO object_versions (team_id, namespace, object_id, version, data, request_id, "
+        "request_idx, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            {
-                "team": team_id,
-                "ns": namespace,
-                "now": now_ms,
-                "o": v.object_id,
-                "v": v.version,
-                "d": v.data_json,
-                "r": v.request_id,
-                "i": v.request_idx,
-            }
+            (team_id, namespace, v.object_id, v.version, v.data_json, v.request_id, v.request_idx, now_ms)
             for v in versions
         ],
     )

@@ -65,23 +65,10 @@ async def enqueue(conn: AsyncConnection, jobs: Sequence[NewJob], now_ms: int) ->
             },
         )
         return
-    await conn.execute(
-        sa.text(
-            "INSERT INTO jobs (kind, team_id, namespace, object_id, version, request_id, run_after_ms, "
-            "attempts, created_at_ms) VALUES (:k, :t, :n, :o, :v, :r, :now, 0, :now)"
-        ),
-        [
-            {
-                "now": now_ms,
-                "k": j.kind,
-                "t": j.team_id,
-                "n": j.namespace,
-                "o": j.object_id,
-                "v": j.version,
-                "r": j.request_id,
-            }
-            for j in jobs
-        ],
+    await conn.exec_driver_sql(
+        "INSERT INTO jobs (kind, team_id, namespace, object_id, version, request_id, run_after_ms, "
+        "attempts, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
+        [(j.kind, j.team_id, j.namespace, j.object_id, j.version, j.request_id, now_ms, now_ms) for j in jobs],
     )
 
 

@@ -97,9 +97,7 @@ async def mark_ingesting(conn: AsyncConnection, request_ids: Sequence[str], now_
     )
 
 
-async def count_done(
-    conn: AsyncConnection, done: dict[str, tuple[int, int]], now_ms: int
-) -> list[RequestRecord]:
+async def count_done(conn: AsyncConnection, done: dict[str, tuple[int, int]], now_ms: int) -> list[RequestRecord]:
     """Take finished items off each request's pending count: `done` maps id → (finished, failed).
 
     The request becomes `succeeded` when its count reaches zero; those that did are returned
@@ -137,8 +135,16 @@ async def count_done(
         if row.status == SUCCEEDED and row.pending <= 0:
             completed.append(
                 RequestRecord(
-                    row.id, row.team_id, row.namespace, row.kind, row.status, row.total, row.pending,
-                    row.failed, row.error_summary, row.created_at_ms,
+                    row.id,
+                    row.team_id,
+                    row.namespace,
+                    row.kind,
+                    row.status,
+                    row.total,
+                    row.pending,
+                    row.failed,
+                    row.error_summary,
+                    row.created_at_ms,
                 )  # fmt: skip
             )
     return sorted(completed, key=lambda r: r.id)

@@ -115,7 +115,9 @@ class AttemptResult:
     next_attempt_ms: int
 
 
-async def record_attempts(conn: AsyncConnection, token_by_seq: dict[int, str], results: Sequence[AttemptResult]) -> set[int]:
+async def record_attempts(
+    conn: AsyncConnection, token_by_seq: dict[int, str], results: Sequence[AttemptResult]
+) -> set[int]:
     """Write the attempts and move each message on; only messages this claim still holds."""
     held: set[int] = set()
     update = sa.text(
@@ -196,7 +198,8 @@ async def fail_pending_of_endpoint(conn: AsyncConnection, endpoint_id: str, reas
 async def delete_for_endpoint(conn: AsyncConnection, endpoint_id: str) -> None:
     await conn.execute(
         sa.text(
-            "DELETE FROM webhook_attempts WHERE message_seq IN (SELECT seq FROM webhook_messages WHERE endpoint_id = :ep)"
+            "DELETE FROM webhook_attempts WHERE message_seq IN "
+            "(SELECT seq FROM webhook_messages WHERE endpoint_id = :ep)"
         ),
         {"ep": endpoint_id},
     )
@@ -233,4 +236,3 @@ async def due_endpoints(conn: AsyncConnection, now_ms: int) -> list[str]:
         {"now": now_ms},
     )
     return [row.endpoint_id for row in rows]
-
