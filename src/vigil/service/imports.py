@@ -250,6 +250,8 @@ async def _upload_arrived(db: Database, env: ImportEnv, job: queue.Job, token: s
     else:
         wake_at = record.expires_at_ms  # the PUT wakes the job before that
     async with db.write() as conn:
+        if await imports.upload_finished(conn, record.request_id):
+            wake_at = now_ms()  # the PUT finished while this worker held the job: its wake-up found it taken
         await queue.retry_later(conn, token, job.id, wake_at, "waiting for the upload")
     return False
 

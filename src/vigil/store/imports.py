@@ -249,3 +249,15 @@ async def wake_job(conn: AsyncConnection, request_id: str, now_ms: int) -> None:
         ),
         {"now": now_ms, "rid": request_id},
     )
+
+
+async def upload_finished(conn: AsyncConnection, request_id: str) -> bool:
+    """Whether the upload is complete, reading the row under lock (PostgreSQL) so that a PUT
+    finishing at this moment is either seen here or finds the job released and wakes it."""
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    row = (
+        await conn.execute(
+            sa.text(f"SELECT uploaded_at_ms FROM imports WHERE request_id = :rid{lock}"), {"rid": request_id}
+        )
+    ).first()
+    return row is not None and row.uploaded_at_ms is not None

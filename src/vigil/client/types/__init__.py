@@ -1,0 +1,71 @@
+"""The client's answer models, by API. Every one reads its fields as snake_case attributes
+and keeps unknown keys (`model_extra`, `to_dict()`)."""
+
+from vigil.client._models import Model
+from vigil.client.types.data import (
+    AddResponse,
+    Decision,
+    DownloadURL,
+    Label,
+    NamespaceSettings,
+    Output,
+    RequestStatus,
+    Result,
+    SettingsUpdated,
+    StoredObject,
+    Upload,
+    UploadURL,
+)
+from vigil.client.types.lists import ListDeleted, ListSummaries, ListSummary, ListUpdated, NamedList
+from vigil.client.types.policies import DryRun, DryRunResult, Policy, PolicyUpdated, PolicyVersion, PolicyVersions
+from vigil.client.types.webhooks import (
+    Attempt,
+    Endpoint,
+    EndpointDeleted,
+    EndpointHealth,
+    EndpointList,
+    Message,
+    MessagePage,
+    MessageQueued,
+    Recovered,
+    SecretRotated,
+    WebhookEvent,
+)
+
+__all__ = [
+    "AddResponse",
+    "Attempt",
+    "Decision",
+    "DownloadURL",
+    "DryRun",
+    "DryRunResult",
+    "Endpoint",
+    "EndpointDeleted",
+    "EndpointHealth",
+    "EndpointList",
+    "Label",
+    "ListDeleted",
+    "ListSummaries",
+    "ListSummary",
+    "ListUpdated",
+    "Message",
+    "MessagePage",
+    "MessageQueued",
+    "Model",
+    "NamedList",
+    "NamespaceSettings",
+    "Output",
+    "Policy",
+    "PolicyUpdated",
+    "PolicyVersion",
+    "PolicyVersions",
+    "Recovered",
+    "RequestStatus",
+    "Result",
+    "SecretRotated",
+    "SettingsUpdated",
+    "StoredObject",
+    "Upload",
+    "UploadURL",
+    "WebhookEvent",
+]
