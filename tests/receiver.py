@@ -43,6 +43,7 @@ class Receiver:
     respond: Callable[[Delivery, Receiver], Answer] = lambda d, r: (204, {}, 0.0)
     deliveries: list[Delivery] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)  # ends slow answers early
+    answer_body: bytes = b"ok"
     # A path of its own: a port reused by a later test's receiver never gets this one's messages.
     path: str = field(default_factory=lambda: f"/hooks/{secrets.token_hex(6)}")
 
@@ -79,7 +80,7 @@ class Receiver:
                     self.send_response(status)
                     for name, value in headers.items():
                         self.send_header(name, value)
-                    body = b"" if status in (204, 304) else b"ok"  # 204 and 304 carry no body
+                    body = b"" if status in (204, 304) else receiver.answer_body  # 204 and 304 carry no body
                     self.send_header("content-length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)

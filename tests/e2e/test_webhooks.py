@@ -317,3 +317,13 @@ def test_an_import_announces_request_completed(client, team, receiver):
     event = r.accepted()[0].event
     assert event["type"] == "request.completed" and event["request_id"] == created["requestId"]
     assert event["status"] == "succeeded" and event["object_count"] == 2
+
+
+def test_an_answer_holding_a_nul_byte_is_logged(client, team, receiver):
+    r = receiver(respond=lambda d, r: (200, {}, 0.0), answer_body=b"ok\x00done")
+    endpoint = create_endpoint(client, team, r.url, event_types=["workflow.succeeded"])
+    ingest(client, team, [{"id": "nul-answer"}])
+    (message,) = messages_when(
+        client, team, f"endpoint_id={endpoint['id']}", lambda found: found and found[0]["status"] == "delivered"
+    )
+    assert message["attempts"][0]["response_excerpt"] == "ok\ufffddone"

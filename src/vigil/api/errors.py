@@ -46,3 +46,11 @@ def unexpected_error() -> Response:
     """A bug. The request-context middleware logs it with the request id and sends this."""
     message = "an unexpected error occurred; it has been logged with this request's x-request-id"
     return _present(500, "server_error", message, [], True)
+
+
+def nul_in_request(in_path: bool) -> Response:
+    if in_path:
+        return _present(
+            404, "not_found", "no such resource: no name or id contains the NUL character (\\u0000)", [], False
+        )
+    return _present(400, "invalid_request", "a query parameter contains the NUL character (%00); remove it", [], False)

@@ -8,7 +8,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vigil import metrics
-from vigil.api.errors import unexpected_error
+from vigil.api.errors import nul_in_request, unexpected_error
 from vigil.ids import new_id
 
 log = structlog.get_logger("vigil.http")
@@ -39,7 +39,13 @@ class RequestContext:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            nul_in_path = "\x00" in scope["path"]
+            if nul_in_path or b"%00" in scope["query_string"]:
+                # No stored name or id holds U+0000 (PostgreSQL cannot store it): answered at this
+                # one seam rather than left for a driver to refuse deep inside a handler.
+                await nul_in_request(nul_in_path)(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         except Exception:
             # Errors of our own tree are answered inside; anything reaching here is a bug.
             # Answered here (not by Starlette's outermost handler) so it keeps the request id.

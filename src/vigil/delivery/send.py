@@ -46,7 +46,9 @@ class Sender:
         try:
             # Redirects are not followed: a 3xx is a failure, as Standard Webhooks senders do.
             async with session.post(url, data=body, headers=headers, allow_redirects=False) as response:
-                excerpt = (await response.content.read(RESPONSE_EXCERPT_BYTES)).decode("utf-8", "replace")
+                raw = await response.content.read(RESPONSE_EXCERPT_BYTES)
+                # Stored in the log: U+0000 (which PostgreSQL cannot store) becomes U+FFFD.
+                excerpt = raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
                 ok = 200 <= response.status < 300
                 return Outcome(
                     response.status,

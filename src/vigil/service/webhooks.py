@@ -34,14 +34,21 @@ def iso(ms: int) -> str:
 def _check(body: Any, creating: bool) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest('send a JSON object like {"url": "https://example.com/webhooks"}')
+    found = validate.nul_path(body)
+    if found:
+        raise BadRequest(f"{found} {validate.NUL_PROBLEM}")
     unknown = [key for key in body if key not in ENDPOINT_KEYS]
     if unknown:
         raise BadRequest(f"unknown endpoint field {unknown[0]!r}; allowed: {', '.join(ENDPOINT_KEYS)}")
     values: dict[str, Any] = {}
     if creating or "url" in body:
         url = body.get("url")
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url) if isinstance(url, str) else None
+            host = parts.hostname if parts else None
+        except ValueError:  # e.g. "http://[": an unbalanced IPv6 bracket
+            parts = host = None
+        if parts is None or parts.scheme not in ("http", "https") or not host:
             raise BadRequest("'url' must be an absolute http:// or https:// URL")
         values["url"] = url
     if "description" in body:
@@ -255,6 +262,8 @@ async def list_messages(db: Database, team_id: str, query: dict[str, str]) -> di
         raise BadRequest("'limit' and 'before' must be integers") from None
     if not 1 <= limit <= 500:
         raise BadRequest("'limit' must be between 1 and 500")
+    if before is not None and not -(2**63) <= before < 2**63:
+        raise BadRequest("'before' must be a cursor from a previous page's next_before")
     where = webhook_log.MessageFilter(
         endpoint_id=query.get("endpoint_id"),
         status=query.get("status"),
