@@ -61,6 +61,18 @@ class Settings(BaseSettings):
     import_chunk_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Most bytes of an import's lines committed in one transaction."
     )
+    policy_cache_size: int = Field(
+        256, ge=1, description="Compiled policies a process keeps, one per (team, namespace, policy and list versions)."
+    )
+    fetch_allowed_networks: str = Field(
+        "",
+        description="Comma-separated IP networks (127.0.0.1/32, 10.0.0.0/8) that image fetches may reach although "
+        "they are loopback, private, link-local or otherwise not public. Empty: only public addresses.",
+    )
+    fetch_timeout_s: float = Field(10.0, gt=0, description="Longest fetch of one image, redirects included.")
+    fetch_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest image body read.")
+    fetch_max_redirects: int = Field(3, ge=0, description="Redirects followed per image fetch, each re-checked.")
+    fetch_concurrency: int = Field(8, ge=1, description="Images fetched at once per evaluation batch.")
     webhook_timeout_s: float = Field(15.0, gt=0, description="A delivery succeeds on a 2xx within this time.")
     webhook_retry_schedule_s: str = Field(
         "0,5,300,1800,7200,18000,36000,36000",

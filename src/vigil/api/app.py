@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from vigil.api import data, docs, errors, imports, ops, webhooks
+from vigil.api import data, docs, errors, imports, lists, ops, policies, webhooks
 from vigil.api.middleware import RequestContext
 from vigil.api.routing import route
 from vigil.config import Settings
@@ -31,6 +31,12 @@ ROUTES = [
     Route("/v1/data/{namespace}/requests/{request_id}/results/download-url", imports.get_download_url, methods=["GET"]),
     Route("/uploads/{request_id}", imports.put_upload, methods=["PUT"]),
     Route("/results/{request_id}.jsonl", imports.get_results_file, methods=["GET"]),
+    route("/v1/data/{namespace}/policy", GET=policies.get_policy, PUT=policies.put_policy),
+    Route("/v1/data/{namespace}/policy/versions", policies.list_versions, methods=["GET"]),
+    Route("/v1/data/{namespace}/policy/versions/{version}", policies.get_version, methods=["GET"]),
+    Route("/v1/data/{namespace}/policy/test", policies.test_policy, methods=["POST"]),
+    Route("/v1/lists", lists.list_lists, methods=["GET"]),
+    route("/v1/lists/{name}", GET=lists.get_list, PUT=lists.put_list, DELETE=lists.delete_list),
     route("/v1/webhooks/endpoints", GET=webhooks.list_endpoints, POST=webhooks.create_endpoint),
     route(
         "/v1/webhooks/endpoints/{endpoint_id}",

@@ -16,8 +16,9 @@ import msgspec
 import structlog
 
 from vigil import metrics
-from vigil.engine.evaluate import evaluate
-from vigil.service import webhook_events, webhooks
+from vigil.engine.models import EvaluationError
+from vigil.errors import StoreUnavailable
+from vigil.service import policies, webhook_events, webhooks
 from vigil.store import decisions, evaluations, queue, requests
 from vigil.store.clock import now_ms
 from vigil.store.db import Database
@@ -49,6 +50,20 @@ async def run_once(db: Database, policy: Policy) -> int:
         return 0
     async with db.read() as conn:
         inputs = await evaluations.load(conn, [job.id for job in jobs])
+    # Policies, parents and images for the whole batch; a fault here fails each object, not the loop.
+    items = {
+        job.id: policies.Item(job.id, job.team_id, job.namespace, found.settings, found.data)
+        for job in jobs
+        if (found := inputs.get(job.id)) is not None
+    }
+    prepare_error: Exception | None = None
+    try:
+        prepared = await policies.prepare(db, list(items.values()))
+    except StoreUnavailable:
+        raise
+    except Exception as exc:
+        log.exception("evaluation.prepare_failed", jobs=len(jobs))
+        prepared, prepare_error = policies.Prepared(), exc
 
     done: list[decisions.NewDecision] = []
     retries: list[tuple[queue.Job, str]] = []
@@ -67,12 +82,15 @@ async def run_once(db: Database, policy: Policy) -> int:
         try:
             if found is None:
                 raise LookupError(f"version {job.version} of {job.object_id!r} is missing")
-            result = evaluate(found.settings, found.data, found.previous)
+            if prepare_error is not None:
+                raise prepare_error
+            result = prepared.evaluate(items[job.id], found.previous)
         except Exception as exc:  # an evaluator fault fails this object, never the worker
             metrics.EVALUATIONS.labels("error").inc()
-            error = f"{exc.__class__.__name__}: {exc}"
+            error = str(exc) if isinstance(exc, EvaluationError) else f"{exc.__class__.__name__}: {exc}"
             log.warning("evaluation.error", job_id=job.id, object_id=job.object_id, attempts=job.attempts, error=error)
-            if job.attempts < policy.max_attempts:
+            # A policy that fails on this object's data fails it again: no retry for that.
+            if job.attempts < policy.max_attempts and getattr(exc, "retry", True):
                 retries.append((job, error))
                 continue
             done.append(_decision(job, None, {}, error, None))
@@ -80,7 +98,8 @@ async def run_once(db: Database, policy: Policy) -> int:
         metrics.EVALUATION_SECONDS.observe(time.perf_counter() - started)
         metrics.EVALUATIONS.labels("succeeded").inc()
         output = msgspec.to_builtins(result.output)
-        done.append(_decision(job, output, result.metadata, None, result.policy_version))
+        provenance = None if result.provenance is None else msgspec.to_builtins(result.provenance)
+        done.append(_decision(job, output, result.metadata, None, result.policy_version, provenance))
         lag_from[job.id] = found.created_at_ms
 
     by_key = {(j.team_id, j.namespace, j.object_id, j.version): j for j in jobs}
@@ -115,7 +134,12 @@ def _key(d: decisions.NewDecision) -> tuple[str, str, str, int]:
 
 
 def _decision(
-    job: queue.Job, output: dict | None, metadata: dict, error: str | None, policy_version: int | None
+    job: queue.Job,
+    output: dict | None,
+    metadata: dict,
+    error: str | None,
+    policy_version: int | None,
+    provenance: dict | None = None,
 ) -> decisions.NewDecision:
     return decisions.NewDecision(
         team_id=job.team_id,
@@ -127,4 +151,5 @@ def _decision(
         metadata=metadata,
         error=error,
         policy_version=policy_version,
+        provenance=provenance,
     )

@@ -23,6 +23,7 @@ class NewDecision:
     metadata: dict[str, Any]
     error: str | None
     policy_version: int | None
+    provenance: Any = None  # the rules that fired and their evidence (engine.models.Provenance)
 
 
 async def insert_many(conn: AsyncConnection, new: Sequence[NewDecision], now_ms: int) -> None:
@@ -33,8 +34,9 @@ async def insert_many(conn: AsyncConnection, new: Sequence[NewDecision], now_ms:
     await conn.execute(
         sa.text(
             "INSERT INTO decisions (team_id, namespace, object_id, version, status, output, metadata, "
-            "error, policy_version, created_at_ms) VALUES (:team, :ns, :oid, :version, :status, "
-            f"{json_cast.format(':output')}, {json_cast.format(':metadata')}, :error, :policy_version, :now) "
+            "error, policy_version, provenance, created_at_ms) VALUES (:team, :ns, :oid, :version, :status, "
+            f"{json_cast.format(':output')}, {json_cast.format(':metadata')}, :error, :policy_version, "
+            f"{json_cast.format(':provenance')}, :now) "
             "ON CONFLICT (team_id, namespace, object_id, version) DO NOTHING"
         ),
         [
@@ -48,6 +50,7 @@ async def insert_many(conn: AsyncConnection, new: Sequence[NewDecision], now_ms:
                 "metadata": jsondoc.dump(d.metadata),
                 "error": d.error,
                 "policy_version": d.policy_version,
+                "provenance": None if d.provenance is None else jsondoc.dump(d.provenance),
                 "now": now_ms,
             }
             for d in new

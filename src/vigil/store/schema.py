@@ -108,6 +108,8 @@ decisions = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("policy_version", sa.Integer, nullable=True),
     sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    # The rules that fired and their evidence (engine.models.Provenance); null without a policy.
+    sa.Column("provenance", JSONDoc, nullable=True),
 )
 
 # The job queue, in the same database so a job commits with the data it is about.
@@ -184,6 +186,36 @@ server_secrets = sa.Table(
     sa.Column("name", sa.Text, primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+)
+
+# --- policies and named lists (migration 0002) ---
+
+# Every version of each namespace's policy; the current one is the highest version.
+policies = sa.Table(
+    "policies",
+    metadata,
+    sa.Column("team_id", sa.Text, primary_key=True),
+    sa.Column("namespace", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("document", JSONDoc, nullable=False),  # the parsed document
+    sa.Column("source", sa.Text, nullable=False),  # the text as sent, YAML or JSON
+    sa.Column("format", sa.Text, nullable=False),  # yaml | json
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+)
+
+# Team-wide named value lists (blocklists, allowlists, keyword lists, image hashes).
+lists = sa.Table(
+    "lists",
+    metadata,
+    sa.Column("team_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),  # keyword | string | domain | email | pdq
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("items", JSONDoc, nullable=False),  # the normalised values, a JSON array
+    sa.Column("item_count", sa.Integer, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),  # 1, then +1 on every replacement
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_ms", sa.BigInteger, nullable=False),
 )
 
 # --- webhooks (migration 0004) ---
