@@ -71,8 +71,10 @@ async def get(conn: AsyncConnection, team_id: str, namespace: str, request_id: s
             )
         )
     ).first()
-    if row is None:
-        return None
+    return None if row is None else _record(row)
+
+
+def _record(row: sa.Row) -> RequestRecord:
     return RequestRecord(
         row.id,
         row.team_id,
@@ -130,23 +132,8 @@ async def count_done(conn: AsyncConnection, done: dict[str, tuple[int, int]], no
         statement = sa.text(update.format(source=source))
         for k, request_id in enumerate(ids):
             params.update({f"i{k}": request_id, f"n{k}": done[request_id][0], f"f{k}": done[request_id][1]})
-    completed = []
-    for row in await conn.execute(statement, params):
-        if row.status == SUCCEEDED and row.pending <= 0:
-            completed.append(
-                RequestRecord(
-                    row.id,
-                    row.team_id,
-                    row.namespace,
-                    row.kind,
-                    row.status,
-                    row.total,
-                    row.pending,
-                    row.failed,
-                    row.error_summary,
-                    row.created_at_ms,
-                )  # fmt: skip
-            )
+    rows = await conn.execute(statement, params)
+    completed = [_record(row) for row in rows if row.status == SUCCEEDED and row.pending <= 0]
     return sorted(completed, key=lambda r: r.id)
 
 

@@ -38,7 +38,9 @@ class Worker:
         log.info("worker.started", loops=self._concurrency)
         listeners = []
         if self._db.listen_dsn is not None:
-            listeners.append(notify.listen_forever(self._db.listen_dsn, notify.JOBS_CHANNEL, self.wakeup.set, self._stopping))
+            listeners.append(
+                notify.listen_forever(self._db.listen_dsn, notify.JOBS_CHANNEL, self.wakeup.set, self._stopping)
+            )
         await asyncio.gather(
             *(self._loop(n) for n in range(self._concurrency)),
             self._imports.run(),
