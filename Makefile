@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export VIGIL_DATABASE_URL ?= sqlite:///./.vigil/vigil.db
+# Links in results (`url`) and upload URLs point at this server unless told otherwise.
+export VIGIL_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test test-slow bench lint clean
 
