@@ -219,3 +219,14 @@ def test_unknown_request_and_other_teams_get_404(backend, team, client):
     assert client.get(path, headers=other.headers).status_code == 404
     missing = "/v1/data/products/requests/req_01h2m7qdmdjckc30e1mnq6xqfd/results/download-url"
     assert client.get(missing, headers=team.headers).status_code == 404
+
+
+def test_a_line_holding_nul_is_rejected_with_the_add_paths_message(backend, team, client):
+    body = b'{"id": "ok"}\n{"id": "bad", "t": ["x", "y\\u0000"]}\n{"id": "lit", "t": "\\\\u0000"}\n'
+    created = create_upload(client, "nuls", team.headers)
+    assert httpx.put(created["upload_url"], content=body).status_code == 200
+    done = wait_import(client, "nuls", created["requestId"], team.headers)
+    assert done["status"] == "succeeded"
+    assert "line 2" in done["error_summary"] and "t[1] contains the NUL character" in done["error_summary"]
+    status = client.get(f"/v1/data/nuls/requests/{created['requestId']}", headers=team.headers).json()
+    assert sorted(item["id"] for item in status["data"]) == ["lit", "ok"]  # an escaped backslash is plain text

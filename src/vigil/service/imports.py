@@ -287,8 +287,8 @@ class _Chunk:
             self.errors.append(imports.LineError(line.number, oid, problem))
             return
         doc = _encode(obj)
-        if b"\\u0000" in doc:  # PostgreSQL can store no U+0000 in text or jsonb; refused on both
-            self.errors.append(imports.LineError(line.number, obj["id"], "contains U+0000 (NUL), which is refused"))
+        if validate.NUL_ESCAPE in doc and (where := validate.nul_path(obj)):  # the add path's rule
+            self.errors.append(imports.LineError(line.number, obj["id"], f"{where} {validate.NUL_PROBLEM}"))
             return
         self.items.append((obj["id"], obj, doc.decode()))
         self.indexes.append(line.number - 1)

@@ -14,7 +14,7 @@ from vigil.store.db import Database
 async def latest(db: Database, team_id: str, namespace: str, object_id: str, base_url: str) -> dict[str, Any]:
     validate.namespace(namespace)
     async with db.read() as conn:
-        stored = None if "\x00" in object_id else await objects.get_latest(conn, team_id, namespace, object_id)
+        stored = await objects.get_latest(conn, team_id, namespace, object_id)
         if stored is None:
             raise NotFound(f"no object {object_id!r} in namespace {namespace!r}")
         decision = await decisions.get(conn, team_id, namespace, object_id, stored.version)

@@ -25,7 +25,7 @@ async def request_status(
     """The status answer, already encoded (its size decides between 200 and 413)."""
     validate.namespace(namespace)
     async with db.read() as conn:
-        record = None if "\x00" in request_id else await requests.get(conn, team_id, namespace, request_id)
+        record = await requests.get(conn, team_id, namespace, request_id)
         if record is None:
             raise NotFound(f"no request {request_id!r} in namespace {namespace!r} for this API key's team")
         data: list[dict[str, Any]] = []
