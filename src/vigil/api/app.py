@@ -9,8 +9,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from vigil.api import data, docs, errors, imports, lists, ops, policies, webhooks
+from vigil.api.ingest_endpoint import IngestEndpoint, is_ingest
 from vigil.api.middleware import RequestContext
 from vigil.api.routing import route
 from vigil.config import Settings
@@ -58,9 +60,24 @@ ROUTES = [
 ]
 
 
+class VigilApp:
+    """Starlette with the hot ingest route in front of it (see api/ingest_endpoint.py)."""
+
+    def __init__(self, starlette: Starlette, ingest_endpoint: IngestEndpoint) -> None:
+        self.starlette = starlette
+        self.state = starlette.state
+        self._ingest = ingest_endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if is_ingest(scope):
+            await self._ingest(scope, receive, send)
+        else:
+            await self.starlette(scope, receive, send)
+
+
 def create_app(
     settings: Settings, db: Database | None = None, on_commit: Callable[[], None] | None = None
-) -> Starlette:
+) -> VigilApp:
     """`on_commit` is called after each committed ingest: `vigil serve` wakes its in-process worker."""
     database = db or Database(settings.database_url, settings.db_pool_size)
     flushers = settings.group_commit_flushers or (1 if database.is_sqlite else 2)
@@ -84,10 +101,13 @@ def create_app(
         },
         lifespan=lifespan,
     )
+    auth = Authenticator(database, settings.auth_cache_ttl_s)
+    limits = ingest.Limits(settings.max_objects_per_request, settings.max_object_bytes)
+    commit_hook = on_commit or (lambda: None)
     app.state.settings = settings
     app.state.db = database
-    app.state.auth = Authenticator(database, settings.auth_cache_ttl_s)
+    app.state.auth = auth
     app.state.committer = committer
-    app.state.limits = ingest.Limits(settings.max_objects_per_request, settings.max_object_bytes)
-    app.state.on_commit = on_commit or (lambda: None)
-    return app
+    app.state.limits = limits
+    app.state.on_commit = commit_hook
+    return VigilApp(app, IngestEndpoint(auth, committer, limits, settings.max_body_bytes, commit_hook))

@@ -25,6 +25,10 @@ def _present(
 
 async def vigil_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, VigilError)
+    return vigil_error_response(exc)
+
+
+def vigil_error_response(exc: VigilError) -> Response:
     headers = {}
     if isinstance(exc, RateLimited):
         headers = {"Retry-After": "1", "retry-after-ms": "1000"}

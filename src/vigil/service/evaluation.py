@@ -42,13 +42,13 @@ class Policy:
 async def run_once(db: Database, policy: Policy) -> int:
     """Claim and finish one batch. Returns how many jobs were claimed (0: the queue is empty)."""
     token = secrets.token_hex(12)
-    async with db.write() as conn:
+    async with db.write_direct() as conn:
         now = now_ms()
         jobs = await queue.claim(conn, queue.EVALUATE, token, policy.batch_size, now, policy.lease_ms)
         await requests.mark_ingesting(conn, [j.request_id for j in jobs if j.request_id], now)
     if not jobs:
         return 0
-    async with db.read() as conn:
+    async with db.read_direct() as conn:
         inputs = await evaluations.load(conn, [job.id for job in jobs])
     # Policies, parents and images for the whole batch; a fault here fails each object, not the loop.
     items = {
@@ -103,7 +103,7 @@ async def run_once(db: Database, policy: Policy) -> int:
         lag_from[job.id] = found.created_at_ms
 
     by_key = {(j.team_id, j.namespace, j.object_id, j.version): j for j in jobs}
-    async with db.write() as conn:
+    async with db.write_direct() as conn:
         now = now_ms()
         held = await queue.finish(conn, token, [by_key[_key(d)].id for d in done])
         kept = [d for d in done if by_key[_key(d)].id in held]

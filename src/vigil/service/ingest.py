@@ -118,7 +118,7 @@ def prepare(team_id: str, namespace: str, body: bytes, limits: Limits) -> Submis
 async def write_submissions(db: Database, submissions: Sequence[Submission]) -> None:
     """The group-commit writer: every submission's rows in one transaction."""
     started = time.perf_counter()
-    async with db.write() as conn:
+    async with db.write_direct() as conn:
         await write_in(conn, submissions, now_ms())
     metrics.INGEST_COMMIT_SECONDS.observe(time.perf_counter() - started)
     metrics.INGEST_COMMIT_SUBMISSIONS.observe(len(submissions))
@@ -141,6 +141,10 @@ async def write_in(conn: Any, submissions: Sequence[Submission], now: int) -> No
             settings = {**settings, "schema": schema, "update_mode": settings.get("update_mode", "replace")}
             await namespaces.put_settings(conn, team_id, namespace, settings, now)
         merge = settings.get("update_mode") == "merge"
+        if conn.dialect.name == "postgresql" and not merge:
+            entries = [objects.Entry(oid, doc, rid, idx) for oid, _, doc, rid, idx in _entries(group)]
+            await objects.add_versions_pg(conn, team_id, namespace, entries, queue.EVALUATE, now)
+            continue
         versions = await _store_versions(conn, team_id, namespace, group, merge, now)
         jobs.extend(
             queue.NewJob(queue.EVALUATE, team_id, namespace, v.object_id, v.version, v.request_id) for v in versions
@@ -154,41 +158,34 @@ async def write_in(conn: Any, submissions: Sequence[Submission], now: int) -> No
     await notify.notify(conn, notify.JOBS_CHANNEL)  # wakes workers when this commits
 
 
-async def _store_versions(
-    conn: Any, team_id: str, namespace: str, group: list[Submission], merge: bool, now: int
-) -> list[objects.NewVersion]:
-    """Give every object its next version, in arrival order, and store latest state and history."""
-    entries = [
+def _entries(group: list[Submission]) -> list[tuple[str, dict[str, Any], str, str, int]]:
+    """(object_id, object, object as JSON, request_id, index in its request), in arrival order."""
+    return [
         (object_id, obj, doc, submission.request_id, index)
         for submission in group
         for index, (object_id, obj, doc) in zip(
             submission.indexes or range(submission.size), submission.items, strict=True
         )
     ]
+
+
+async def _store_versions(
+    conn: Any, team_id: str, namespace: str, group: list[Submission], merge: bool, now: int
+) -> list[objects.NewVersion]:
+    """Give every object its next version, in arrival order, and store latest state and history
+    (SQLite, and merge mode on PostgreSQL: the current versions are read, under lock, first)."""
     versions: list[objects.NewVersion] = []
-    if conn.dialect.name == "postgresql" and not merge:
-        # One statement adds n versions per id and returns the newest; the n are numbered back from it.
-        counts: dict[str, tuple[int, str]] = {}
-        for object_id, _, doc, _, _ in entries:
-            seen = counts.get(object_id)
-            counts[object_id] = ((seen[0] if seen else 0) + 1, doc)
-        newest = await objects.bump_versions(conn, team_id, namespace, counts, now)
-        next_version = {oid: newest[oid] - n + 1 for oid, (n, _) in counts.items()}
-        for object_id, _, doc, request_id, index in entries:
-            version = next_version[object_id]
-            next_version[object_id] = version + 1
-            versions.append(objects.NewVersion(object_id, version, doc, request_id, index))
-    else:
-        current = await objects.lock_latest(conn, team_id, namespace, [e[0] for e in entries], now)
-        state: dict[str, tuple[int, Any, str]] = {oid: (v, data, "") for oid, (v, data) in current.items()}
-        for object_id, obj, doc, request_id, index in entries:
-            version, previous, _ = state.get(object_id, (0, None, ""))
-            if merge and previous is not None:
-                obj = merge_patch(previous, obj)
-                doc = _encode(obj).decode()
-            state[object_id] = (version + 1, obj, doc)
-            versions.append(objects.NewVersion(object_id, version + 1, doc, request_id, index))
-        latest = [objects.Latest(oid, v, doc) for oid, (v, _, doc) in state.items() if doc]
-        await objects.write_latest(conn, team_id, namespace, latest, now)
+    entries = _entries(group)
+    current = await objects.lock_latest(conn, team_id, namespace, [e[0] for e in entries], now)
+    state: dict[str, tuple[int, Any, str]] = {oid: (v, data, "") for oid, (v, data) in current.items()}
+    for object_id, obj, doc, request_id, index in entries:
+        version, previous, _ = state.get(object_id, (0, None, ""))
+        if merge and previous is not None:
+            obj = merge_patch(previous, obj)
+            doc = _encode(obj).decode()
+        state[object_id] = (version + 1, obj, doc)
+        versions.append(objects.NewVersion(object_id, version + 1, doc, request_id, index))
+    latest = [objects.Latest(oid, v, doc) for oid, (v, _, doc) in state.items() if doc]
+    await objects.write_latest(conn, team_id, namespace, latest, now)
     await objects.insert_versions(conn, team_id, namespace, versions, now)
     return versions

@@ -189,21 +189,43 @@ class Runtime:
         self.guard = guard
         self.fetch_concurrency = fetch_concurrency
 
-    async def compiled(self, conn: AsyncConnection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], _Entry]:
-        """The current compiled policy of each (team, namespace) that has one."""
+    async def compiled(
+        self, conn: Any, keys: Iterable[tuple[str, str]], db: Database | None = None
+    ) -> dict[tuple[str, str], _Entry]:
+        """The current compiled policy of each (team, namespace) that has one.
+
+        `conn` reads the version numbers (cheap, every batch); a policy missing from the cache
+        is loaded through `db` when given (`conn` may then be a direct connection, which runs
+        only the statements of the hot path), else through `conn`.
+        """
         versions = await store.current_versions(conn, keys)
         if not versions:
             return {}
         list_versions = await list_store.versions(conn, {team for team, _ in versions})
         found: dict[tuple[str, str], _Entry] = {}
+        misses: dict[tuple[str, str], int] = {}
         for (team_id, namespace), number in versions.items():
-            cache_key: Hashable = (team_id, namespace, number)
-            entry = self.cache.get(cache_key)
+            entry = self.cache.get((team_id, namespace, number))
             if entry is not None and all(
                 list_versions.get((team_id, name)) == seen for name, seen in entry.list_versions.items()
             ):
                 found[(team_id, namespace)] = entry
-                continue
+            else:
+                misses[(team_id, namespace)] = number
+        if misses:
+            if db is None:
+                found.update(await self._compile(conn, misses, list_versions))
+            else:
+                async with db.read() as loading:
+                    found.update(await self._compile(loading, misses, list_versions))
+        return found
+
+    async def _compile(
+        self, conn: AsyncConnection, misses: dict[tuple[str, str], int], list_versions: dict
+    ) -> dict[tuple[str, str], _Entry]:
+        found: dict[tuple[str, str], _Entry] = {}
+        for (team_id, namespace), number in misses.items():
+            cache_key: Hashable = (team_id, namespace, number)
             record = await store.get(conn, team_id, namespace, number)
             assert record is not None
             names = referenced_lists(record.document)
@@ -270,11 +292,11 @@ async def prepare(
     images. One read transaction; the images are fetched after it."""
     run = run or runtime()
     prepared = Prepared()
-    async with db.read() as conn:
+    async with db.read_direct() as conn:
         if draft is not None:
             prepared.policies = {(i.team_id, i.namespace): _Entry(draft, None, {}) for i in items}
         else:
-            prepared.policies = await run.compiled(conn, {(i.team_id, i.namespace) for i in items})
+            prepared.policies = await run.compiled(conn, {(i.team_id, i.namespace) for i in items}, db)
         prepared.parents = await _parents(conn, items, prepared.policies)
     urls: list[str] = []
     for item in items:

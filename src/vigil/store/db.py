@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from vigil.errors import StoreUnavailable
+from vigil.store.direct import DirectConnection, is_unavailable
 
 _WRITE = "vigil_write"
 
@@ -63,6 +64,65 @@ class Database:
         async with self._write_lock:
             async with self._transaction(write=True) as conn:
                 yield conn
+
+    @asynccontextmanager
+    async def write_direct(self) -> AsyncIterator[DirectConnection]:
+        """A write transaction whose statements go straight to the driver (see store/direct.py)."""
+        if self._write_lock is None:
+            async with self._direct_transaction() as conn:
+                yield conn
+            return
+        async with self._write_lock:
+            async with self._direct_transaction() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def read_direct(self) -> AsyncIterator[DirectConnection]:
+        """Reads straight to the driver, each statement on its own (no snapshot across them)."""
+        try:
+            async with self.engine.connect() as sa_conn:
+                driver = (await sa_conn.get_raw_connection()).driver_connection
+                yield DirectConnection(driver, "sqlite" if self.is_sqlite else "postgresql")
+        except (OperationalError, DBAPIError) as exc:  # raised while SQLAlchemy connects
+            if isinstance(exc, DBAPIError) and not _is_connectivity_error(exc):
+                raise
+            raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
+            raise
+
+    @asynccontextmanager
+    async def _direct_transaction(self) -> AsyncIterator[DirectConnection]:
+        try:
+            async with self.engine.connect() as sa_conn:
+                driver = (await sa_conn.get_raw_connection()).driver_connection
+                if self.is_sqlite:
+                    await driver.execute("BEGIN IMMEDIATE")
+                    transaction = None
+                else:
+                    transaction = driver.transaction()
+                    await transaction.start()
+                try:
+                    yield DirectConnection(driver, "sqlite" if self.is_sqlite else "postgresql")
+                except BaseException:
+                    if transaction is None:
+                        await driver.execute("ROLLBACK")
+                    else:
+                        await transaction.rollback()
+                    raise
+                if transaction is None:
+                    await driver.execute("COMMIT")
+                else:
+                    await transaction.commit()
+        except (OperationalError, DBAPIError) as exc:  # raised while SQLAlchemy connects
+            if isinstance(exc, DBAPIError) and not _is_connectivity_error(exc):
+                raise
+            raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
+            raise
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vigil.store import jsondoc
+from vigil.store import arrays, jsondoc
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,9 @@ async def load(conn: AsyncConnection, job_ids: Sequence[int]) -> dict[int, Input
             "LEFT JOIN object_versions p ON p.team_id = j.team_id AND p.namespace = j.namespace "
             "AND p.object_id = j.object_id AND p.version = j.version - 1 "
             "LEFT JOIN namespaces n ON n.team_id = j.team_id AND n.name = j.namespace "
-            "WHERE j.id IN :ids"
-        ).bindparams(sa.bindparam("ids", expanding=True)),
-        {"ids": list(job_ids)},
+            f"WHERE {arrays.any_of(conn, 'j.id', 'ids', 'bigint')}"
+        ),
+        {"ids": arrays.values(conn, job_ids)},
     )
     return {
         row.id: Inputs(

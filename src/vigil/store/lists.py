@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vigil.store import jsondoc
+from vigil.store import arrays, jsondoc
 from vigil.store.schema import lists
 
 
@@ -97,7 +97,8 @@ async def versions(conn: AsyncConnection, team_ids: Iterable[str]) -> dict[tuple
     if not teams:
         return {}
     rows = await conn.execute(
-        sa.select(lists.c.team_id, lists.c.name, lists.c.kind, lists.c.version).where(lists.c.team_id.in_(teams))
+        sa.text(f"SELECT team_id, name, kind, version FROM lists WHERE {arrays.any_of(conn, 'team_id', 'teams')}"),
+        {"teams": arrays.values(conn, teams)},
     )
     return {(row.team_id, row.name): (row.kind, row.version) for row in rows}
 

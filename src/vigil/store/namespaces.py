@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.store import jsondoc
-from vigil.store.schema import namespaces
 
 
 async def get_settings(conn: AsyncConnection, team_id: str, name: str) -> dict[str, Any] | None:
     value = await conn.scalar(
-        sa.select(namespaces.c.settings).where(namespaces.c.team_id == team_id, namespaces.c.name == name)
+        sa.text("SELECT settings FROM namespaces WHERE team_id = :team AND name = :name"),
+        {"team": team_id, "name": name},
     )
     return None if value is None else jsondoc.load(value)
 

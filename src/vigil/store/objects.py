@@ -16,9 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.store import jsondoc
 
-# SQLite's default limit of host parameters per statement is 32766; stay well below it.
-_SQLITE_CHUNK = 500
-
 
 @dataclass(frozen=True)
 class NewVersion:
@@ -36,35 +33,62 @@ class Latest:
     data_json: str
 
 
-async def bump_versions(
-    conn: AsyncConnection, team_id: str, namespace: str, counts: dict[str, tuple[int, str]], now_ms: int
-) -> dict[str, int]:
-    """PostgreSQL fast path (replace mode): for each id, add `n` versions and store the last body.
+@dataclass(frozen=True)
+class Entry:
+    """One accepted object, in arrival order."""
 
-    `counts` maps object_id → (n, latest data JSON). Returns object_id → the new latest version.
-    """
-    ids = sorted(counts)
-    rows = await conn.execute(
-        sa.text(
-            "INSERT INTO objects (team_id, namespace, object_id, version, data, created_at_ms, updated_at_ms) "
-            "SELECT :team, :ns, t.object_id, t.n, CAST(t.data AS jsonb), :now, :now "
-            "FROM unnest(CAST(:ids AS text[]), CAST(:ns_ AS int[]), CAST(:datas AS text[])) "
-            "AS t(object_id, n, data) ORDER BY t.object_id "
-            "ON CONFLICT (team_id, namespace, object_id) DO UPDATE SET "
-            "version = objects.version + excluded.version, data = excluded.data, "
-            "updated_at_ms = excluded.updated_at_ms "
-            "RETURNING object_id, version"
-        ),
+    object_id: str
+    data_json: str
+    request_id: str
+    request_idx: int
+
+
+# Latest state, a version row and an evaluation job per entry: one statement (a round trip and
+# a JSON parse per object fewer than three statements). `k` numbers an id's entries 1..n in
+# arrival order; the upsert adds n versions and returns the newest, and entry k gets
+# newest - n + k. The last entry's parsed document is reused for its version row.
+_ADD_VERSIONS_PG = sa.text(
+    "WITH e AS (SELECT * FROM unnest(CAST(:o AS text[]), CAST(:d AS text[]), CAST(:r AS text[]), "
+    "CAST(:i AS int[]), CAST(:k AS int[]), CAST(:n AS int[])) AS e(object_id, data, request_id, request_idx, k, n)), "
+    "up AS (INSERT INTO objects (team_id, namespace, object_id, version, data, created_at_ms, updated_at_ms) "
+    "SELECT :team, :ns, e.object_id, e.n, CAST(e.data AS jsonb), :now, :now FROM e WHERE e.k = e.n "
+    "ORDER BY e.object_id ON CONFLICT (team_id, namespace, object_id) DO UPDATE SET "
+    "version = objects.version + excluded.version, data = excluded.data, updated_at_ms = excluded.updated_at_ms "
+    "RETURNING object_id, version, data), "
+    "v AS (INSERT INTO object_versions (team_id, namespace, object_id, version, data, request_id, request_idx, "
+    "created_at_ms) SELECT :team, :ns, e.object_id, up.version - e.n + e.k, "
+    "CASE WHEN e.k = e.n THEN up.data ELSE CAST(e.data AS jsonb) END, e.request_id, e.request_idx, :now "
+    "FROM e JOIN up USING (object_id) RETURNING object_id, version, request_id) "
+    "INSERT INTO jobs (kind, team_id, namespace, object_id, version, request_id, run_after_ms, attempts, "
+    "created_at_ms) SELECT :kind, :team, :ns, v.object_id, v.version, v.request_id, :now, 0, :now FROM v"
+)
+
+
+async def add_versions_pg(
+    conn: AsyncConnection, team_id: str, namespace: str, entries: Sequence[Entry], job_kind: str, now_ms: int
+) -> None:
+    """PostgreSQL, replace mode: store every entry as the next version of its id, and queue a
+    `job_kind` job for each version, in one statement."""
+    totals: dict[str, int] = {}
+    ordinals = []
+    for entry in entries:
+        totals[entry.object_id] = ordinal = totals.get(entry.object_id, 0) + 1
+        ordinals.append(ordinal)
+    await conn.execute(
+        _ADD_VERSIONS_PG,
         {
             "team": team_id,
             "ns": namespace,
             "now": now_ms,
-            "ids": ids,
-            "ns_": [counts[i][0] for i in ids],
-            "datas": [counts[i][1] for i in ids],
+            "kind": job_kind,
+            "o": [e.object_id for e in entries],
+            "d": [e.data_json for e in entries],
+            "r": [e.request_id for e in entries],
+            "i": [e.request_idx for e in entries],
+            "k": ordinals,
+            "n": [totals[e.object_id] for e in entries],
         },
     )
-    return {row.object_id: row.version for row in rows}
 
 
 async def lock_latest(
@@ -100,13 +124,16 @@ async def lock_latest(
             if row.version > 0:
                 found[row.object_id] = (row.version, jsondoc.load(row.data))
         return found
-    query = sa.text(
-        "SELECT object_id, version, data FROM objects WHERE team_id = :team AND namespace = :ns AND object_id IN :ids"
-    ).bindparams(sa.bindparam("ids", expanding=True))
-    for start in range(0, len(ordered), _SQLITE_CHUNK):
-        chunk = ordered[start : start + _SQLITE_CHUNK]
-        for row in await conn.execute(query, {"team": team_id, "ns": namespace, "ids": chunk}):
-            found[row.object_id] = (row.version, jsondoc.load(row.data))
+    # One statement whatever the count: the ids travel as one JSON array parameter.
+    rows = await conn.execute(
+        sa.text(
+            "SELECT object_id, version, data FROM objects WHERE team_id = :team AND namespace = :ns "
+            "AND object_id IN (SELECT value FROM json_each(:ids))"
+        ),
+        {"team": team_id, "ns": namespace, "ids": jsondoc.dump(ordered)},
+    )
+    for row in rows:
+        found[row.object_id] = (row.version, jsondoc.load(row.data))
     return found
 
 

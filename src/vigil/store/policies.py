@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vigil.store import jsondoc
+from vigil.store import arrays, jsondoc
 from vigil.store.schema import policies
 
 
@@ -101,13 +101,16 @@ async def current_versions(conn: AsyncConnection, namespaces: Iterable[tuple[str
     pairs = sorted(set(namespaces))
     if not pairs:
         return {}
-    condition = sa.or_(*(sa.and_(policies.c.team_id == t, policies.c.namespace == n) for t, n in pairs))
+    # By team (a handful of rows each), then kept to the pairs asked for.
     rows = await conn.execute(
-        sa.select(policies.c.team_id, policies.c.namespace, sa.func.max(policies.c.version).label("version"))
-        .where(condition)
-        .group_by(policies.c.team_id, policies.c.namespace)
+        sa.text(
+            "SELECT team_id, namespace, max(version) AS version FROM policies "
+            f"WHERE {arrays.any_of(conn, 'team_id', 'teams')} GROUP BY team_id, namespace"
+        ),
+        {"teams": arrays.values(conn, sorted({team for team, _ in pairs}))},
     )
-    return {(row.team_id, row.namespace): row.version for row in rows}
+    wanted = set(pairs)
+    return {(row.team_id, row.namespace): row.version for row in rows if (row.team_id, row.namespace) in wanted}
 
 
 async def current_documents(conn: AsyncConnection, team_id: str) -> dict[str, dict[str, Any]]:

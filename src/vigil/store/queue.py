@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vigil.store import arrays
+
 EVALUATE = "evaluate"
 
 
@@ -98,10 +100,10 @@ async def finish(conn: AsyncConnection, token: str, job_ids: Sequence[int]) -> s
     if not job_ids:
         return set()
     rows = await conn.execute(
-        sa.text("DELETE FROM jobs WHERE lock_token = :token AND id IN :ids RETURNING id").bindparams(
-            sa.bindparam("ids", expanding=True)
+        sa.text(
+            f"DELETE FROM jobs WHERE lock_token = :token AND {arrays.any_of(conn, 'id', 'ids', 'bigint')} RETURNING id"
         ),
-        {"token": token, "ids": sorted(job_ids)},
+        {"token": token, "ids": arrays.values(conn, sorted(job_ids))},
     )
     return {row.id for row in rows}
 

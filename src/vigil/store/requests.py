@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vigil.store import jsondoc
+from vigil.store import arrays, jsondoc
 from vigil.store.schema import requests
 
 QUEUED = "queued"  #: accepted, no item evaluated yet
@@ -44,23 +44,17 @@ class RequestRecord:
 
 async def insert_many(conn: AsyncConnection, new: Sequence[NewRequest], now_ms: int) -> None:
     await conn.execute(
-        requests.insert(),
+        sa.text(
+            "INSERT INTO requests (id, team_id, namespace, kind, status, total, pending, failed, "
+            "created_at_ms, updated_at_ms) "
+            "VALUES (:id, :team, :ns, :kind, :status, :total, :total, 0, :now, :now)"
+        ),
         [
-            {
-                "id": r.id,
-                "team_id": r.team_id,
-                "namespace": r.namespace,
-                "kind": r.kind,
-                "status": QUEUED,
-                "total": r.total,
-                "pending": r.total,
-                "failed": 0,
-                "created_at_ms": now_ms,
-                "updated_at_ms": now_ms,
-            }
+            {"id": r.id, "team": r.team_id, "ns": r.namespace, "kind": r.kind, "status": QUEUED,
+             "total": r.total, "now": now_ms}
             for r in new
         ],
-    )
+    )  # fmt: skip
 
 
 async def get(conn: AsyncConnection, team_id: str, namespace: str, request_id: str) -> RequestRecord | None:
@@ -93,9 +87,11 @@ async def mark_ingesting(conn: AsyncConnection, request_ids: Sequence[str], now_
     if not request_ids:
         return
     await conn.execute(
-        requests.update()
-        .where(requests.c.id.in_(sorted(set(request_ids))), requests.c.status == QUEUED)
-        .values(status=INGESTING, updated_at_ms=now_ms)
+        sa.text(
+            f"UPDATE requests SET status = :ingesting, updated_at_ms = :now "
+            f"WHERE {arrays.any_of(conn, 'id', 'ids')} AND status = :queued"
+        ),
+        {"ingesting": INGESTING, "now": now_ms, "ids": arrays.values(conn, sorted(set(request_ids))), "queued": QUEUED},
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vigil.store import jsondoc
+from vigil.store import arrays, jsondoc
 from vigil.store.schema import webhook_endpoints as t
 
 
@@ -101,7 +101,10 @@ async def list_for_team(conn: AsyncConnection, team_id: str) -> list[Endpoint]:
 async def for_teams(conn: AsyncConnection, team_ids: Sequence[str]) -> list[Endpoint]:
     if not team_ids:
         return []
-    rows = await conn.execute(sa.select(t).where(t.c.team_id.in_(sorted(set(team_ids)))).order_by(t.c.id))
+    rows = await conn.execute(
+        sa.text(f"SELECT * FROM webhook_endpoints WHERE {arrays.any_of(conn, 'team_id', 'teams')} ORDER BY id"),
+        {"teams": arrays.values(conn, sorted(set(team_ids)))},
+    )
     return [_endpoint(row) for row in rows]
 
 

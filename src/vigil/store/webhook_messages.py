@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vigil.store.schema import webhook_attempts, webhook_messages
+from vigil.store.schema import webhook_attempts
 
 PENDING = "pending"  #: waiting for its next attempt (or being attempted)
 DELIVERED = "delivered"  #: an attempt got a 2xx
@@ -54,7 +54,12 @@ async def insert_many(conn: AsyncConnection, messages: Sequence[NewMessage], now
     if not messages:
         return
     await conn.execute(
-        webhook_messages.insert(),
+        sa.text(
+            "INSERT INTO webhook_messages (id, team_id, endpoint_id, event_type, namespace, object_id, version, "
+            "order_key, payload, status, attempts, next_attempt_ms, last_error, created_at_ms) VALUES (:id, "
+            ":team_id, :endpoint_id, :event_type, :namespace, :object_id, :version, :order_key, :payload, "
+            ":status, :attempts, :next_attempt_ms, :last_error, :created_at_ms)"
+        ),
         [
             {
                 "id": m.id,
