@@ -75,9 +75,7 @@ class VigilApp:
             await self.starlette(scope, receive, send)
 
 
-def create_app(
-    settings: Settings, db: Database | None = None, on_commit: Callable[[], None] | None = None
-) -> VigilApp:
+def create_app(settings: Settings, db: Database | None = None, on_commit: Callable[[], None] | None = None) -> VigilApp:
     """`on_commit` is called after each committed ingest: `vigil serve` wakes its in-process worker."""
     database = db or Database(settings.database_url, settings.db_pool_size)
     flushers = settings.group_commit_flushers or (1 if database.is_sqlite else 2)

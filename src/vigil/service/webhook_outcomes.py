@@ -65,7 +65,7 @@ async def record(db: Database, policy: Policy, finished: Sequence[Any]) -> None:
     succeeded = {r.endpoint_id for r in results if r.new_status == webhook_messages.DELIVERED}
     failed = {r.endpoint_id for r in results if r.new_status != webhook_messages.DELIVERED} - succeeded
     gone = {r.endpoint_id for r in results if r.status_code == 410}
-    async with db.write() as conn:
+    async with db.write_direct() as conn:
         await webhook_messages.record_attempts(conn, tokens, results)
         await webhook_endpoints.mark_healthy(conn, sorted(succeeded), now)
         await webhook_endpoints.mark_failing(conn, sorted(failed), now)

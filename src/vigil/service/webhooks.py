@@ -3,6 +3,7 @@ caller's transaction: no dual write), resending and recovering."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -310,17 +311,27 @@ class Event:
     payload: dict[str, Any]
 
 
-async def fan_out(conn: Any, occurred: list[Event], now: int) -> int:
+async def fan_out(
+    conn: Any, occurred: list[Event] | Callable[[], list[Event]], now: int, teams: set[str] | None = None
+) -> int:
     """Write one message per event and interested endpoint, in the caller's transaction.
 
+    `occurred` may be a function that builds the events, with `teams` the teams they belong
+    to: the events are then built only if one of those teams has an endpoint (a worker batch
+    builds one event per decision, which is wasted work for teams without webhooks).
     A disabled endpoint gets its messages as `failed` ("endpoint disabled"), so that a
     `recover` after re-enabling it sends them.
     """
-    if not occurred:
+    if teams is None:
+        assert not callable(occurred)
+        teams = {e.team_id for e in occurred}
+    if not teams:
         return 0
-    endpoints = await webhook_endpoints.for_teams(conn, [e.team_id for e in occurred])
+    endpoints = await webhook_endpoints.for_teams(conn, sorted(teams))
     if not endpoints:
         return 0
+    if callable(occurred):
+        occurred = occurred()
     by_team: dict[str, list[webhook_endpoints.Endpoint]] = {}
     for endpoint in endpoints:
         by_team.setdefault(endpoint.team_id, []).append(endpoint)

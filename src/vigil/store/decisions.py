@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.store import jsondoc
+from vigil.store.direct import sql
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ async def insert_many(conn: AsyncConnection, new: Sequence[NewDecision], now_ms:
         return
     json_cast = "CAST({} AS jsonb)" if conn.dialect.name == "postgresql" else "{}"
     await conn.execute(
-        sa.text(
+        sql(
             "INSERT INTO decisions (team_id, namespace, object_id, version, status, output, metadata, "
             "error, policy_version, provenance, created_at_ms) VALUES (:team, :ns, :oid, :version, :status, "
             f"{json_cast.format(':output')}, {json_cast.format(':metadata')}, :error, :policy_version, "
@@ -74,7 +74,7 @@ async def get(
 ) -> DecisionRecord | None:
     row = (
         await conn.execute(
-            sa.text(
+            sql(
                 "SELECT version, status, output, metadata, error, policy_version, created_at_ms FROM decisions "
                 "WHERE team_id = :team AND namespace = :ns AND object_id = :oid AND version = :version"
             ),

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.store import arrays, jsondoc
+from vigil.store.direct import sql
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ async def load(conn: AsyncConnection, job_ids: Sequence[int]) -> dict[int, Input
     if not job_ids:
         return {}
     rows = await conn.execute(
-        sa.text(
+        sql(
             "SELECT j.id, v.data, v.created_at_ms, p.data AS previous, n.settings FROM jobs j "
             "JOIN object_versions v ON v.team_id = j.team_id AND v.namespace = j.namespace "
             "AND v.object_id = j.object_id AND v.version = j.version "

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.store import arrays, jsondoc
+from vigil.store.direct import sql
 from vigil.store.schema import lists
 
 
@@ -52,7 +53,7 @@ async def put(
     """Create the list or replace its items; returns the new version (1 on creation)."""
     cast = "CAST(:items AS jsonb)" if conn.dialect.name == "postgresql" else ":items"
     version = await conn.scalar(
-        sa.text(
+        sql(
             "INSERT INTO lists (team_id, name, kind, description, items, item_count, version, created_at_ms, "
             f"updated_at_ms) VALUES (:team, :name, :kind, :description, {cast}, :count, 1, :now, :now) "
             "ON CONFLICT (team_id, name) DO UPDATE SET kind = excluded.kind, description = excluded.description, "
@@ -97,7 +98,7 @@ async def versions(conn: AsyncConnection, team_ids: Iterable[str]) -> dict[tuple
     if not teams:
         return {}
     rows = await conn.execute(
-        sa.text(f"SELECT team_id, name, kind, version FROM lists WHERE {arrays.any_of(conn, 'team_id', 'teams')}"),
+        sql(f"SELECT team_id, name, kind, version FROM lists WHERE {arrays.any_of(conn, 'team_id', 'teams')}"),
         {"teams": arrays.values(conn, teams)},
     )
     return {(row.team_id, row.name): (row.kind, row.version) for row in rows}

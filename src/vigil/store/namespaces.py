@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.store import jsondoc
+from vigil.store.direct import sql
 
 
 async def get_settings(conn: AsyncConnection, team_id: str, name: str) -> dict[str, Any] | None:
     value = await conn.scalar(
-        sa.text("SELECT settings FROM namespaces WHERE team_id = :team AND name = :name"),
+        sql("SELECT settings FROM namespaces WHERE team_id = :team AND name = :name"),
         {"team": team_id, "name": name},
     )
     return None if value is None else jsondoc.load(value)
@@ -23,7 +23,7 @@ async def put_settings(conn: AsyncConnection, team_id: str, name: str, settings:
     doc = jsondoc.dump(settings)
     cast = "CAST(:settings AS jsonb)" if conn.dialect.name == "postgresql" else ":settings"
     await conn.execute(
-        sa.text(
+        sql(
             "INSERT INTO namespaces (team_id, name, settings, created_at_ms, updated_at_ms) "
             f"VALUES (:team, :name, {cast}, :now, :now) "
             "ON CONFLICT (team_id, name) DO UPDATE SET settings = excluded.settings, "
@@ -40,7 +40,7 @@ async def ensure(conn: AsyncConnection, team_id: str, name: str, now_ms: int) ->
         return settings
     cast = "CAST(:settings AS jsonb)" if conn.dialect.name == "postgresql" else ":settings"
     await conn.execute(
-        sa.text(
+        sql(
             "INSERT INTO namespaces (team_id, name, settings, created_at_ms, updated_at_ms) "
             f"VALUES (:team, :name, {cast}, :now, :now) ON CONFLICT (team_id, name) DO NOTHING"
         ),

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.store import jsondoc
+from vigil.store.direct import sql
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Entry:
 # a JSON parse per object fewer than three statements). `k` numbers an id's entries 1..n in
 # arrival order; the upsert adds n versions and returns the newest, and entry k gets
 # newest - n + k. The last entry's parsed document is reused for its version row.
-_ADD_VERSIONS_PG = sa.text(
+_ADD_VERSIONS_PG = sql(
     "WITH e AS (SELECT * FROM unnest(CAST(:o AS text[]), CAST(:d AS text[]), CAST(:r AS text[]), "
     "CAST(:i AS int[]), CAST(:k AS int[]), CAST(:n AS int[])) AS e(object_id, data, request_id, request_idx, k, n)), "
     "up AS (INSERT INTO objects (team_id, namespace, object_id, version, data, created_at_ms, updated_at_ms) "
@@ -105,7 +105,7 @@ async def lock_latest(
     found: dict[str, tuple[int, Any]] = {}
     if conn.dialect.name == "postgresql":
         await conn.execute(
-            sa.text(
+            sql(
                 "INSERT INTO objects (team_id, namespace, object_id, version, data, created_at_ms, "
                 "updated_at_ms) SELECT :team, :ns, t.object_id, 0, '{}'::jsonb, :now, :now "
                 "FROM unnest(CAST(:ids AS text[])) AS t(object_id) ORDER BY t.object_id "
@@ -114,7 +114,7 @@ async def lock_latest(
             {"team": team_id, "ns": namespace, "ids": ordered, "now": now_ms},
         )
         rows = await conn.execute(
-            sa.text(
+            sql(
                 "SELECT object_id, version, data FROM objects WHERE team_id = :team AND namespace = :ns "
                 "AND object_id = ANY(CAST(:ids AS text[])) ORDER BY object_id FOR UPDATE"
             ),
@@ -126,7 +126,7 @@ async def lock_latest(
         return found
     # One statement whatever the count: the ids travel as one JSON array parameter.
     rows = await conn.execute(
-        sa.text(
+        sql(
             "SELECT object_id, version, data FROM objects WHERE team_id = :team AND namespace = :ns "
             "AND object_id IN (SELECT value FROM json_each(:ids))"
         ),
@@ -144,7 +144,7 @@ async def write_latest(
     ordered = sorted(latest, key=lambda item: item.object_id)
     if conn.dialect.name == "postgresql":
         await conn.execute(
-            sa.text(
+            sql(
                 "INSERT INTO objects (team_id, namespace, object_id, version, data, created_at_ms, "
                 "updated_at_ms) SELECT :team, :ns, t.object_id, t.version, CAST(t.data AS jsonb), :now, :now "
                 "FROM unnest(CAST(:ids AS text[]), CAST(:versions AS int[]), CAST(:datas AS text[])) "
@@ -178,7 +178,7 @@ async def insert_versions(
 ) -> None:
     if conn.dialect.name == "postgresql":
         await conn.execute(
-            sa.text(
+            sql(
                 "INSERT INTO object_versions (team_id, namespace, object_id, version, data, request_id, "
                 "request_idx, created_at_ms) SELECT :team, :ns, t.o, t.v, CAST(t.d AS jsonb), t.r, t.i, :now "
                 "FROM unnest(CAST(:o AS text[]), CAST(:v AS int[]), CAST(:d AS text[]), "
@@ -218,7 +218,7 @@ class StoredObject:
 async def get_latest(conn: AsyncConnection, team_id: str, namespace: str, object_id: str) -> StoredObject | None:
     row = (
         await conn.execute(
-            sa.text(
+            sql(
                 "SELECT object_id, version, data, created_at_ms, updated_at_ms FROM objects "
                 "WHERE team_id = :team AND namespace = :ns AND object_id = :oid AND version > 0"
             ),
@@ -232,7 +232,7 @@ async def get_latest(conn: AsyncConnection, team_id: str, namespace: str, object
 
 async def version_numbers(conn: AsyncConnection, team_id: str, namespace: str, object_id: str) -> list[int]:
     rows = await conn.execute(
-        sa.text(
+        sql(
             "SELECT version FROM object_versions WHERE team_id = :team AND namespace = :ns "
             "AND object_id = :oid ORDER BY version"
         ),

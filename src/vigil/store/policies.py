@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.store import arrays, jsondoc
+from vigil.store.direct import sql
 from vigil.store.schema import policies
 
 
@@ -34,7 +35,7 @@ async def lock_namespace(conn: AsyncConnection, team_id: str, namespace: str) ->
     The namespace row must exist."""
     if conn.dialect.name == "postgresql":
         await conn.execute(
-            sa.text("SELECT 1 FROM namespaces WHERE team_id = :team AND name = :ns FOR UPDATE"),
+            sql("SELECT 1 FROM namespaces WHERE team_id = :team AND name = :ns FOR UPDATE"),
             {"team": team_id, "ns": namespace},
         )
 
@@ -103,7 +104,7 @@ async def current_versions(conn: AsyncConnection, namespaces: Iterable[tuple[str
         return {}
     # By team (a handful of rows each), then kept to the pairs asked for.
     rows = await conn.execute(
-        sa.text(
+        sql(
             "SELECT team_id, namespace, max(version) AS version FROM policies "
             f"WHERE {arrays.any_of(conn, 'team_id', 'teams')} GROUP BY team_id, namespace"
         ),
@@ -146,7 +147,7 @@ async def parent_objects(
             params[f"n{index}"], params[f"o{index}"] = namespace, object_id
             pairs.append(f"(namespace = :n{index} AND object_id = :o{index})")
         rows = await conn.execute(
-            sa.text(
+            sql(
                 "SELECT namespace, object_id, data FROM objects WHERE team_id = :team AND version > 0 "
                 f"AND ({' OR '.join(pairs)})"
             ),

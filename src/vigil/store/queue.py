@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.store import arrays
+from vigil.store.direct import sql
 
 EVALUATE = "evaluate"
 
@@ -50,7 +50,7 @@ async def enqueue(conn: AsyncConnection, jobs: Sequence[NewJob], now_ms: int) ->
         return
     if conn.dialect.name == "postgresql":
         await conn.execute(
-            sa.text(
+            sql(
                 "INSERT INTO jobs (kind, team_id, namespace, object_id, version, request_id, run_after_ms, "
                 "attempts, created_at_ms) SELECT t.k, t.t, t.n, t.o, t.v, t.r, :now, 0, :now FROM "
                 "unnest(CAST(:k AS text[]), CAST(:t AS text[]), CAST(:n AS text[]), CAST(:o AS text[]), "
@@ -79,7 +79,7 @@ async def claim(conn: AsyncConnection, kind: str, token: str, limit: int, now_ms
     only its lowest queued version."""
     skip_locked = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
     rows = await conn.execute(
-        sa.text(
+        sql(
             "UPDATE jobs SET run_after_ms = :lease_until, lock_token = :token, attempts = attempts + 1 "
             "WHERE id IN (SELECT j.id FROM jobs j WHERE j.kind = :kind AND j.run_after_ms <= :now "
             # One object's versions are evaluated one after another, in version order, so their
@@ -100,7 +100,7 @@ async def finish(conn: AsyncConnection, token: str, job_ids: Sequence[int]) -> s
     if not job_ids:
         return set()
     rows = await conn.execute(
-        sa.text(
+        sql(
             f"DELETE FROM jobs WHERE lock_token = :token AND {arrays.any_of(conn, 'id', 'ids', 'bigint')} RETURNING id"
         ),
         {"token": token, "ids": arrays.values(conn, sorted(job_ids))},
@@ -110,7 +110,7 @@ async def finish(conn: AsyncConnection, token: str, job_ids: Sequence[int]) -> s
 
 async def retry_later(conn: AsyncConnection, token: str, job_id: int, run_after_ms: int, error: str) -> bool:
     result = await conn.execute(
-        sa.text(
+        sql(
             "UPDATE jobs SET run_after_ms = :run_after, lock_token = NULL, last_error = :error "
             "WHERE id = :id AND lock_token = :token"
         ),
@@ -121,5 +121,5 @@ async def retry_later(conn: AsyncConnection, token: str, job_id: int, run_after_
 
 async def depth(conn: AsyncConnection) -> dict[str, int]:
     """Jobs waiting per kind (for /metrics)."""
-    rows = await conn.execute(sa.text("SELECT kind, count(*) AS n FROM jobs GROUP BY kind"))
+    rows = await conn.execute(sql("SELECT kind, count(*) AS n FROM jobs GROUP BY kind"))
     return {row.kind: row.n for row in rows}

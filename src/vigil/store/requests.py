@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.store import arrays, jsondoc
+from vigil.store.direct import sql
 from vigil.store.schema import requests
 
 QUEUED = "queued"  #: accepted, no item evaluated yet
@@ -44,7 +45,7 @@ class RequestRecord:
 
 async def insert_many(conn: AsyncConnection, new: Sequence[NewRequest], now_ms: int) -> None:
     await conn.execute(
-        sa.text(
+        sql(
             "INSERT INTO requests (id, team_id, namespace, kind, status, total, pending, failed, "
             "created_at_ms, updated_at_ms) "
             "VALUES (:id, :team, :ns, :kind, :status, :total, :total, 0, :now, :now)"
@@ -87,7 +88,7 @@ async def mark_ingesting(conn: AsyncConnection, request_ids: Sequence[str], now_
     if not request_ids:
         return
     await conn.execute(
-        sa.text(
+        sql(
             f"UPDATE requests SET status = :ingesting, updated_at_ms = :now "
             f"WHERE {arrays.any_of(conn, 'id', 'ids')} AND status = :queued"
         ),
@@ -117,17 +118,18 @@ async def count_done(conn: AsyncConnection, done: dict[str, tuple[int, int]], no
     params: dict[str, Any] = {"now": now_ms}
     if conn.dialect.name == "postgresql":
         await conn.execute(
-            sa.text("SELECT id FROM requests WHERE id = ANY(CAST(:ids AS text[])) ORDER BY id FOR UPDATE"), {"ids": ids}
+            sql("SELECT id FROM requests WHERE id = ANY(CAST(:ids AS text[])) ORDER BY id FOR UPDATE"), {"ids": ids}
         )
         source = "unnest(CAST(:ids AS text[]), CAST(:ns AS int[]), CAST(:fs AS int[])) AS v(rid, n, f)"
-        statement = sa.text(update.format(source=source))
+        statement = sql(update.format(source=source))
         params.update(ids=ids, ns=[done[i][0] for i in ids], fs=[done[i][1] for i in ids])
     else:
-        values = ", ".join(f"(:i{k}, :n{k}, :f{k})" for k in range(len(ids)))
-        source = f"(SELECT column1 AS rid, column2 AS n, column3 AS f FROM (VALUES {values})) AS v"
-        statement = sa.text(update.format(source=source))
-        for k, request_id in enumerate(ids):
-            params.update({f"i{k}": request_id, f"n{k}": done[request_id][0], f"f{k}": done[request_id][1]})
+        source = (
+            "(SELECT json_extract(value, '$[0]') AS rid, json_extract(value, '$[1]') AS n, "
+            "json_extract(value, '$[2]') AS f FROM json_each(:rows)) AS v"
+        )
+        statement = sql(update.format(source=source))
+        params["rows"] = jsondoc.dump([[i, done[i][0], done[i][1]] for i in ids])
     rows = await conn.execute(statement, params)
     completed = [_record(row) for row in rows if row.status == SUCCEEDED and row.pending <= 0]
     return sorted(completed, key=lambda r: r.id)
@@ -164,7 +166,7 @@ async def add_items(conn: AsyncConnection, request_id: str, added: int, last: bo
     """Count an import chunk's accepted objects in; the last chunk also takes off the reading unit."""
     done = 1 if last else 0
     await conn.execute(
-        sa.text(
+        sql(
             "UPDATE requests SET total = total + :n, pending = pending + :n - :done, updated_at_ms = :now, "
             "status = CASE WHEN status = 'failed' THEN status WHEN pending + :n - :done <= 0 THEN 'succeeded' "
             "ELSE status END WHERE id = :id"
@@ -194,7 +196,7 @@ class ItemResult:
 async def items(conn: AsyncConnection, request_id: str) -> list[ItemResult]:
     """The request's items in array order, each with its decision once there is one."""
     rows = await conn.execute(
-        sa.text(
+        sql(
             "SELECT v.object_id, v.version, d.status, d.output, d.metadata, d.error "
             "FROM object_versions v LEFT JOIN decisions d ON d.team_id = v.team_id "
             "AND d.namespace = v.namespace AND d.object_id = v.object_id AND d.version = v.version "
@@ -217,7 +219,7 @@ async def items(conn: AsyncConnection, request_id: str) -> list[ItemResult]:
 
 async def failed_items(conn: AsyncConnection, request_id: str, limit: int) -> list[tuple[str, str]]:
     rows = await conn.execute(
-        sa.text(
+        sql(
             "SELECT v.object_id, d.error FROM object_versions v JOIN decisions d ON d.team_id = v.team_id "
             "AND d.namespace = v.namespace AND d.object_id = v.object_id AND d.version = v.version "
             "WHERE v.request_id = :rid AND d.status = 'failed' ORDER BY v.request_idx LIMIT :limit"

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.store import arrays, jsondoc
+from vigil.store.direct import sql
 from vigil.store.schema import webhook_endpoints as t
 
 
@@ -102,7 +103,7 @@ async def for_teams(conn: AsyncConnection, team_ids: Sequence[str]) -> list[Endp
     if not team_ids:
         return []
     rows = await conn.execute(
-        sa.text(f"SELECT * FROM webhook_endpoints WHERE {arrays.any_of(conn, 'team_id', 'teams')} ORDER BY id"),
+        sql(f"SELECT * FROM webhook_endpoints WHERE {arrays.any_of(conn, 'team_id', 'teams')} ORDER BY id"),
         {"teams": arrays.values(conn, sorted(set(team_ids)))},
     )
     return [_endpoint(row) for row in rows]
@@ -111,7 +112,10 @@ async def for_teams(conn: AsyncConnection, team_ids: Sequence[str]) -> list[Endp
 async def by_ids(conn: AsyncConnection, endpoint_ids: Sequence[str]) -> dict[str, Endpoint]:
     if not endpoint_ids:
         return {}
-    rows = await conn.execute(sa.select(t).where(t.c.id.in_(sorted(set(endpoint_ids)))))
+    rows = await conn.execute(
+        sql(f"SELECT * FROM webhook_endpoints WHERE {arrays.any_of(conn, 'id', 'ids')}"),
+        {"ids": arrays.values(conn, sorted(set(endpoint_ids)))},
+    )
     return {row.id: _endpoint(row) for row in rows}
 
 
@@ -122,20 +126,22 @@ async def all_enabled_ids(conn: AsyncConnection) -> list[str]:
 async def mark_healthy(conn: AsyncConnection, endpoint_ids: Sequence[str], now_ms: int) -> None:
     if endpoint_ids:
         await conn.execute(
-            sa.text(
-                "UPDATE webhook_endpoints SET failing_since_ms = NULL WHERE id IN :ids AND failing_since_ms IS NOT NULL"
-            ).bindparams(sa.bindparam("ids", expanding=True)),
-            {"ids": list(endpoint_ids)},
+            sql(
+                "UPDATE webhook_endpoints SET failing_since_ms = NULL "
+                f"WHERE {arrays.any_of(conn, 'id', 'ids')} AND failing_since_ms IS NOT NULL"
+            ),
+            {"ids": arrays.values(conn, endpoint_ids)},
         )
 
 
 async def mark_failing(conn: AsyncConnection, endpoint_ids: Sequence[str], now_ms: int) -> None:
     if endpoint_ids:
         await conn.execute(
-            sa.text(
-                "UPDATE webhook_endpoints SET failing_since_ms = :now WHERE id IN :ids AND failing_since_ms IS NULL"
-            ).bindparams(sa.bindparam("ids", expanding=True)),
-            {"ids": list(endpoint_ids), "now": now_ms},
+            sql(
+                "UPDATE webhook_endpoints SET failing_since_ms = :now "
+                f"WHERE {arrays.any_of(conn, 'id', 'ids')} AND failing_since_ms IS NULL"
+            ),
+            {"ids": arrays.values(conn, endpoint_ids), "now": now_ms},
         )
 
 
@@ -143,17 +149,18 @@ async def failing_longer_than(conn: AsyncConnection, endpoint_ids: Sequence[str]
     if not endpoint_ids:
         return []
     rows = await conn.execute(
-        sa.text(
-            "SELECT id FROM webhook_endpoints WHERE id IN :ids AND enabled AND failing_since_ms <= :since"
-        ).bindparams(sa.bindparam("ids", expanding=True)),
-        {"ids": list(endpoint_ids), "since": since_ms},
+        sql(
+            f"SELECT id FROM webhook_endpoints WHERE {arrays.any_of(conn, 'id', 'ids')} AND enabled "
+            "AND failing_since_ms <= :since"
+        ),
+        {"ids": arrays.values(conn, endpoint_ids), "since": since_ms},
     )
     return [row.id for row in rows]
 
 
 async def disable(conn: AsyncConnection, endpoint_id: str, reason: str, now_ms: int) -> None:
     await conn.execute(
-        sa.text(
+        sql(
             "UPDATE webhook_endpoints SET enabled = :no, disabled_reason = :reason, updated_at_ms = :now WHERE id = :ep"
         ),
         {"no": False, "reason": reason, "now": now_ms, "ep": endpoint_id},

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vigil.store.schema import webhook_attempts
+from vigil.store import jsondoc
+from vigil.store.direct import sql
 
 PENDING = "pending"  #: waiting for its next attempt (or being attempted)
 DELIVERED = "delivered"  #: an attempt got a 2xx
@@ -54,7 +55,7 @@ async def insert_many(conn: AsyncConnection, messages: Sequence[NewMessage], now
     if not messages:
         return
     await conn.execute(
-        sa.text(
+        sql(
             "INSERT INTO webhook_messages (id, team_id, endpoint_id, event_type, namespace, object_id, version, "
             "order_key, payload, status, attempts, next_attempt_ms, last_error, created_at_ms) VALUES (:id, "
             ":team_id, :endpoint_id, :event_type, :namespace, :object_id, :version, :order_key, :payload, "
@@ -90,7 +91,7 @@ async def claim(
         return []
     skip_locked = " FOR UPDATE OF m SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
     rows = await conn.execute(
-        sa.text(
+        sql(
             "UPDATE webhook_messages SET next_attempt_ms = :lease_until, lock_token = :token, "
             "attempts = attempts + 1 WHERE seq IN (SELECT m.seq FROM webhook_messages m "
             "WHERE m.endpoint_id = :ep AND m.status = 'pending' AND m.next_attempt_ms <= :now "
@@ -123,43 +124,65 @@ class AttemptResult:
 async def record_attempts(
     conn: AsyncConnection, token_by_seq: dict[int, str], results: Sequence[AttemptResult]
 ) -> set[int]:
-    """Write the attempts and move each message on; only messages this claim still holds."""
-    held: set[int] = set()
-    update = sa.text(
-        "UPDATE webhook_messages SET status = :status, next_attempt_ms = :next, lock_token = NULL, "
-        "last_status_code = :code, last_error = :error, "
-        "delivered_at_ms = CASE WHEN :status = 'delivered' THEN :started ELSE delivered_at_ms END "
-        "WHERE seq = :seq AND lock_token = :token"
+    """Write the attempts and move each message on; only messages this claim still holds.
+
+    One UPDATE for the whole batch (one per message made recording the limit of delivery)."""
+    if not results:
+        return set()
+    ordered = sorted(results, key=lambda r: r.seq)
+    columns = (
+        [r.seq for r in ordered],
+        [token_by_seq[r.seq] for r in ordered],
+        [r.new_status for r in ordered],
+        [r.next_attempt_ms for r in ordered],
+        [r.status_code for r in ordered],
+        [r.error for r in ordered],
+        [r.started_at_ms for r in ordered],
     )
-    for r in sorted(results, key=lambda r: r.seq):
-        outcome = await conn.execute(
-            update,
-            {
-                "status": r.new_status,
-                "next": r.next_attempt_ms,
-                "code": r.status_code,
-                "error": r.error,
-                "started": r.started_at_ms,
-                "seq": r.seq,
-                "token": token_by_seq[r.seq],
-            },
+    if conn.dialect.name == "postgresql":
+        source = (
+            "unnest(CAST(:seqs AS bigint[]), CAST(:tokens AS text[]), CAST(:statuses AS text[]), "
+            "CAST(:nexts AS bigint[]), CAST(:codes AS int[]), CAST(:errors AS text[]), CAST(:starts AS bigint[])) "
+            "AS v(seq, token, status, next, code, error, started)"
         )
-        if outcome.rowcount == 1:
-            held.add(r.seq)
-    kept = [r for r in results if r.seq in held]
+        params = dict(zip(("seqs", "tokens", "statuses", "nexts", "codes", "errors", "starts"), columns, strict=True))
+    else:
+        source = (
+            "(SELECT json_extract(value, '$[0]') AS seq, json_extract(value, '$[1]') AS token, "
+            "json_extract(value, '$[2]') AS status, json_extract(value, '$[3]') AS next, "
+            "json_extract(value, '$[4]') AS code, json_extract(value, '$[5]') AS error, "
+            "json_extract(value, '$[6]') AS started FROM json_each(:rows)) AS v"
+        )
+        params = {"rows": jsondoc.dump([list(row) for row in zip(*columns, strict=True)])}
+    rows = await conn.execute(
+        sql(
+            "UPDATE webhook_messages SET status = v.status, next_attempt_ms = v.next, lock_token = NULL, "
+            "last_status_code = v.code, last_error = v.error, delivered_at_ms = CASE WHEN v.status = 'delivered' "
+            f"THEN v.started ELSE webhook_messages.delivered_at_ms END FROM {source} "
+            "WHERE webhook_messages.seq = v.seq AND webhook_messages.lock_token = v.token "
+            "RETURNING webhook_messages.seq"
+        ),
+        params,
+    )
+    held = {row.seq for row in rows}
+    kept = [r for r in ordered if r.seq in held]
     if kept:
         await conn.execute(
-            webhook_attempts.insert(),
+            sql(
+                "INSERT INTO webhook_attempts (message_seq, endpoint_id, attempt, started_at_ms, status_code, "
+                "latency_ms, error, response_excerpt) VALUES (:seq, :ep, :attempt, :started, :code, :latency, "
+                ":error, :excerpt)"
+            ),
             [
                 {
-                    "message_seq": r.seq,
-                    "endpoint_id": r.endpoint_id,
+                    "seq": r.seq,
+                    "ep": r.endpoint_id,
                     "attempt": r.attempt,
-                    "started_at_ms": r.started_at_ms,
-                    "status_code": r.status_code,
-                    "latency_ms": r.latency_ms,
+                    "started": r.started_at_ms,
+                    "code": r.status_code,
+                    "latency": r.latency_ms,
                     "error": r.error,
-                    "response_excerpt": r.response_excerpt,
+                    "excerpt": r.response_excerpt,
                 }
                 for r in kept
             ],
@@ -181,7 +204,7 @@ async def requeue(
         conditions += ["endpoint_id = :ep", "status = 'failed'", "created_at_ms >= :since"]
         params.update(ep=endpoint_id, since=since_ms or 0)
     result = await conn.execute(
-        sa.text(
+        sql(
             "UPDATE webhook_messages SET status = 'pending', next_attempt_ms = :now, lock_token = NULL "
             "WHERE payload IS NOT NULL AND " + " AND ".join(conditions)
         ),
@@ -192,7 +215,7 @@ async def requeue(
 
 async def fail_pending_of_endpoint(conn: AsyncConnection, endpoint_id: str, reason: str) -> None:
     await conn.execute(
-        sa.text(
+        sql(
             "UPDATE webhook_messages SET status = 'failed', last_error = :reason, lock_token = NULL "
             "WHERE endpoint_id = :ep AND status = 'pending'"
         ),
@@ -202,19 +225,19 @@ async def fail_pending_of_endpoint(conn: AsyncConnection, endpoint_id: str, reas
 
 async def delete_for_endpoint(conn: AsyncConnection, endpoint_id: str) -> None:
     await conn.execute(
-        sa.text(
+        sql(
             "DELETE FROM webhook_attempts WHERE message_seq IN "
             "(SELECT seq FROM webhook_messages WHERE endpoint_id = :ep)"
         ),
         {"ep": endpoint_id},
     )
-    await conn.execute(sa.text("DELETE FROM webhook_messages WHERE endpoint_id = :ep"), {"ep": endpoint_id})
+    await conn.execute(sql("DELETE FROM webhook_messages WHERE endpoint_id = :ep"), {"ep": endpoint_id})
 
 
 async def prune(conn: AsyncConnection, before_ms: int, limit: int = 5000) -> int:
     """Forget delivered and failed messages (and their attempts) created before `before_ms`."""
     rows = await conn.execute(
-        sa.text(
+        sql(
             "SELECT seq FROM webhook_messages WHERE status <> 'pending' AND created_at_ms < :before "
             "ORDER BY seq LIMIT :limit"
         ),
@@ -225,7 +248,7 @@ async def prune(conn: AsyncConnection, before_ms: int, limit: int = 5000) -> int
         return 0
     for table, column in (("webhook_attempts", "message_seq"), ("webhook_messages", "seq")):
         await conn.execute(
-            sa.text(f"DELETE FROM {table} WHERE {column} IN :seqs").bindparams(sa.bindparam("seqs", expanding=True)),
+            sql(f"DELETE FROM {table} WHERE {column} IN :seqs").bindparams(sa.bindparam("seqs", expanding=True)),
             {"seqs": seqs},
         )
     return len(seqs)
@@ -234,7 +257,7 @@ async def prune(conn: AsyncConnection, before_ms: int, limit: int = 5000) -> int
 async def due_endpoints(conn: AsyncConnection, now_ms: int) -> list[str]:
     """Enabled endpoints that have a message due now."""
     rows = await conn.execute(
-        sa.text(
+        sql(
             "SELECT DISTINCT m.endpoint_id FROM webhook_messages m JOIN webhook_endpoints e ON e.id = m.endpoint_id "
             "WHERE m.status = 'pending' AND m.next_attempt_ms <= :now AND e.enabled"
         ),
