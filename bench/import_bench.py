@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -94,29 +95,41 @@ def pg_admin(admin_url: str, sql: str) -> None:
     asyncio.run(go())
 
 
-def run_import(name: str, database_url: str, workdir: Path, data: Path, count: int) -> dict:
-    port = free_port()
-    env = vigil_env(database_url, VIGIL_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
-    subprocess.run([*VIGIL, "migrate"], env=env, check=True, capture_output=True)
-    keys = subprocess.run([*VIGIL, "keys", "create", "--team", "bench"], env=env, check=True, capture_output=True)
-    key = keys.stdout.decode().strip().splitlines()[-1]
-    log = open(workdir / f"serve-{name}.log", "wb")  # noqa: SIM115
-    serve = subprocess.Popen([*VIGIL, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    peak_seen = 0.0
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("vigil serve did not start")
-            time.sleep(0.1)
-        headers = {"Authorization": f"Bearer {key}"}
-        client = httpx.Client(base_url=base, headers=headers, timeout=60)
+def wait_ready(base: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("vigil did not start")
+        time.sleep(0.1)
+
+
+def import_file(
+    base: str,
+    key: str,
+    data: Path,
+    count: int,
+    pids: list[int],
+    *,
+    name: str = "import",
+    poll_s: float = 1.0,
+    read_timeout_s: float | None = None,
+    finish_timeout_s: float | None = None,
+    alive: Callable[[], bool] = lambda: True,
+    say: Callable[[str], None] = lambda message: print(message, flush=True),
+) -> dict:
+    """Import `data` (`count` lines) into the namespace `products` of the Vigil at `base`: ask for an
+    upload URL, stream the file to it, then poll the request until it succeeds or fails, sampling the
+    RSS of `pids` (Vigil's processes). With `read_timeout_s`, gives up when the lines are not all
+    committed that long after the upload; with `finish_timeout_s`, stops watching that long after the
+    last line was committed (status then `ingesting`). Returns the request id, the status, the
+    upload time, when the last line was committed and when the import finished (seconds after the
+    upload, as seen by polling), the peak RSS seen and the poll samples."""
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
         created = client.post("/v1/data/products/requests/upload-url").json()
         request_id = created["requestId"]
 
@@ -131,48 +144,88 @@ def run_import(name: str, database_url: str, workdir: Path, data: Path, count: i
         )
         put.raise_for_status()
         uploaded = time.monotonic()
-        print(f"[{name}] uploaded {data.stat().st_size / 1e6:.0f} MB in {uploaded - started:.1f} s", flush=True)
+        say(f"[{name}] uploaded {data.stat().st_size / 1e6:.0f} MB in {uploaded - started:.1f} s")
         samples = []
+        peak_seen = 0.0
         read_done_s = None
+        finished_s = None
         path = f"/v1/data/products/requests/{request_id}/results/download-url"
         while True:
-            peak_seen = max(peak_seen, rss_mb(serve.pid, "VmRSS"))
+            peak_seen = max([peak_seen, *(rss_mb(pid, "VmRSS") for pid in pids)])
             status = client.get(path).json()
             now = time.monotonic() - uploaded
             samples.append({"t": round(now, 1), "lines_read": status.get("lines_read"), "rss_mb": round(peak_seen)})
             if read_done_s is None and status.get("lines_read") == count:
                 read_done_s = now
-                print(f"[{name}] all {count} lines committed after {now:.1f} s", flush=True)
+                say(f"[{name}] all {count} lines committed after {now:.1f} s")
             if status["status"] in ("succeeded", "failed"):
+                finished_s = now
                 break
-            time.sleep(1.0)
-            if serve.poll() is not None:
-                raise RuntimeError(f"vigil serve exited with {serve.returncode}; see its log")
-        finished_s = time.monotonic() - uploaded
-        hwm = rss_mb(serve.pid, "VmHWM")
-        print(f"[{name}] {status['status']} after {finished_s:.1f} s; peak RSS {hwm:.0f} MB", flush=True)
-    finally:
-        serve.terminate()
-        serve.wait(60)
-        log.close()
-    times = _db_times(database_url, request_id)
-    ingest_s = (times["read_at_ms"] - times["uploaded_at_ms"]) / 1000
+            if read_done_s is None and read_timeout_s is not None and now > read_timeout_s:
+                say(f"[{name}] gave up: lines not all committed {read_timeout_s:.0f} s after the upload")
+                break
+            if read_done_s is not None and finish_timeout_s is not None and now - read_done_s > finish_timeout_s:
+                state = status["status"]
+                say(f"[{name}] stopped watching {finish_timeout_s:.0f} s after the last line (status {state})")
+                break
+            time.sleep(poll_s)
+            if not alive():
+                raise RuntimeError("a Vigil process exited during the import; see its log")
+    if finished_s is not None:
+        say(f"[{name}] {status['status']} after {finished_s:.1f} s")
     return {
+        "request_id": request_id,
         "status": status["status"],
-        "objects": count,
+        "lines_read": status.get("lines_read"),
         "lines_accepted": status.get("lines_accepted"),
         "upload_s": round(uploaded - started, 1),
-        "ingest_s": round(ingest_s, 1),
-        "ingest_objects_s": round(count / ingest_s),
-        "end_to_end_s": round(finished_s, 1),
-        "end_to_end_objects_s": round(count / finished_s),
-        "peak_rss_mb": round(hwm, 1),
-        "rss_under_limit": hwm < RSS_LIMIT_MB,
+        "read_done_s": None if read_done_s is None else round(read_done_s, 1),
+        "finished_s": None if finished_s is None else round(finished_s, 1),
+        "rss_seen_mb": round(peak_seen, 1),
         "samples": samples,
     }
 
 
-def _db_times(database_url: str, request_id: str) -> dict:
+def run_import(name: str, database_url: str, workdir: Path, data: Path, count: int) -> dict:
+    port = free_port()
+    # Uploads and result files in the scratch folder (PostgreSQL's default is .vigil/blobs here).
+    env = vigil_env(
+        database_url, VIGIL_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", VIGIL_BLOB_URL=str(workdir / f"blobs-{name}")
+    )
+    subprocess.run([*VIGIL, "migrate"], env=env, check=True, capture_output=True)
+    keys = subprocess.run([*VIGIL, "keys", "create", "--team", "bench"], env=env, check=True, capture_output=True)
+    key = keys.stdout.decode().strip().splitlines()[-1]
+    log = open(workdir / f"serve-{name}.log", "wb")  # noqa: SIM115
+    serve = subprocess.Popen([*VIGIL, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base)
+        run = import_file(base, key, data, count, [serve.pid], name=name, alive=lambda: serve.poll() is None)
+        hwm = rss_mb(serve.pid, "VmHWM")
+        print(f"[{name}] peak RSS {hwm:.0f} MB", flush=True)
+    finally:
+        serve.terminate()
+        serve.wait(60)
+        log.close()
+    times = db_times(database_url, run["request_id"])
+    ingest_s = (times["read_at_ms"] - times["uploaded_at_ms"]) / 1000
+    finished_s = run["finished_s"]
+    return {
+        "status": run["status"],
+        "objects": count,
+        "lines_accepted": run["lines_accepted"],
+        "upload_s": run["upload_s"],
+        "ingest_s": round(ingest_s, 1),
+        "ingest_objects_s": round(count / ingest_s),
+        "end_to_end_s": finished_s,
+        "end_to_end_objects_s": round(count / finished_s),
+        "peak_rss_mb": round(hwm, 1),
+        "rss_under_limit": hwm < RSS_LIMIT_MB,
+        "samples": run["samples"],
+    }
+
+
+def db_times(database_url: str, request_id: str) -> dict:
     sql = f"SELECT uploaded_at_ms, read_at_ms FROM imports WHERE request_id = '{request_id}'"
     if database_url.startswith("sqlite"):
         conn = sqlite3.connect(database_url.split(":///", 1)[1])

@@ -136,7 +136,7 @@ async def rate(args: argparse.Namespace) -> dict:
     polls: asyncio.Queue[Conn] = asyncio.Queue()
     for _ in range(args.connections):
         pool.put_nowait(await Conn(args.port).open())
-    for _ in range(args.poll_connections):
+    for _ in range(args.poll_connections if every else 0):  # --poll-per-s 0: no polling at all
         polls.put_nowait(await Conn(args.port).open())
     records: list[tuple[str, float]] = []  # measured, accepted: (object id, scheduled send, epoch ms)
     acks: list[float] = []
@@ -241,7 +241,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=0, help="closed mode: 0 = single object")
     parser.add_argument("--rate", type=float, default=100, help="rate mode: POSTs per second")
     parser.add_argument("--warmup", type=float, default=0, help="rate mode: seconds not measured")
-    parser.add_argument("--poll-per-s", type=float, default=10, help="rate mode: objects polled per second")
+    parser.add_argument("--poll-per-s", type=float, default=10, help="rate mode: objects polled per second (0: none)")
     parser.add_argument("--poll-interval-ms", type=float, default=20)
     parser.add_argument("--poll-timeout", type=float, default=15)
     parser.add_argument(

@@ -12,13 +12,16 @@ runs made side by side):
   {sqlite,pg}/b100, b1000    batch POST of 100 / 1,000 objects: durable objects/s
   {sqlite,pg}/c0             POST → decision visible, open loop at half the (a) rate
   {sqlite,pg}/c0-100         the same at a fixed 100 POST/s
+  {sqlite,pg}/c              POST → webhook received, starter policy, local receiver (bench/receiver.py):
+                             sustained objects/s at saturation, then p50/p99 open loop at half that rate
+  {sqlite,pg}/d              bulk import of 1,000,000 objects (bench/import_bench.py): objects/s, peak RSS
   ceiling/storage-{sqlite,pg}-{100,1000}   raw upsert of the same rows (bench/storage_ceiling.py)
+  ceiling/import-{sqlite,pg}  raw upsert of an import's rows, 1,000 per transaction (bench/import_bench.py)
 
 Every load run is bounded in time (warm-up + timed run; `--quick`: 1 + 3 s, one round).
 Every scenario reports the median of its rounds (3 by default). Queue depth (rows in `jobs`)
 is sampled once a second during every load run, and the worker's rate is counted from the
 decisions written meanwhile. Results: a table on stdout, JSON in bench/results/.
-(c) webhooks and (d) bulk import are listed as not yet measurable.
 See bench/README.md.
 """
 
@@ -47,7 +50,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
+
+import import_bench  # bench/import_bench.py: the import file, the upload-and-wait loop, the import ceilings
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -56,10 +61,14 @@ PY = sys.executable
 NAMESPACE = "products"
 INGEST_PATH = f"/v1/data/{NAMESPACE}"
 DATA_TABLES = ("objects", "object_versions", "requests", "decisions", "jobs")
+# Emptied too when the schema has them (webhooks came later: a --rev snapshot may lack them).
+OPTIONAL_DATA_TABLES = ("webhook_messages", "webhook_attempts")
 SCRATCH_DB = "vigil_bench"
 SCRATCH_CEILING_DB = "vigil_bench_ceiling"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-NOT_YET = "not yet measurable (needs issue #3/#4/#5)"
+STARTER_POLICY = ROOT / "policies" / "marketplace"
+# (c): the events a decision produces; the receiver records each object version's first delivery.
+DECISION_EVENTS = ["workflow.succeeded", "workflow.failed"]
 
 
 STOP = threading.Event()  # set by SIGINT/SIGTERM: finish the current step, clean up, report
@@ -96,9 +105,25 @@ class Options:
     storage_conc_pg: int = 4
     low_rate: int = 100
     profile: bool = False
+    import_objects: int = 1_000_000
+    import_finish_wait_s: float = 30  # (d): how long to watch for `succeeded` after the last line
+    webhook_grace_s: float = 10  # (c): how long to wait for the last webhooks after the last POST
 
     def wanted(self, name: str) -> bool:
-        return not self.only or any(token in name for token in self.only)
+        return not self.only or any(token_matches(token, name) for token in self.only)
+
+
+def token_matches(token: str, name: str) -> bool:
+    """`--only` token → config name: the token must appear in the name between separators
+    ('/', '-', or either end), so `c0` selects pg/c0 and pg/c0-100 but not pg/c, `pg/c` does not
+    select pg/c0, and `b100` does not select b1000."""
+    start = name.find(token)
+    while start != -1:
+        end = start + len(token)
+        if (start == 0 or name[start - 1] in "/-") and (end == len(name) or name[end] in "/-"):
+            return True
+        start = name.find(token, start + 1)
+    return False
 
 
 # Set by --rev: a snapshot of src/ at that revision, put first on Vigil's PYTHONPATH.
@@ -284,6 +309,20 @@ def http_get(port: int, path: str, key: str | None = None, timeout: float = 5) -
         return 0, b""
 
 
+def http_send(
+    port: int, method: str, path: str, key: str | None, body: bytes, content_type: str = "application/json"
+) -> tuple[int, bytes]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method)
+    request.add_header("Content-Type", content_type)
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
 def wait_http(port: int, path: str, proc: Proc | None, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -338,6 +377,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_pg = url.startswith("postgres")
+        self._tables: tuple[str, ...] | None = None
 
     def _sqlite(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.url.split(":///", 1)[1], timeout=60, isolation_level=None)
@@ -356,8 +396,23 @@ class Store:
         with self._sqlite() as conn:
             return conn.execute(sql_sqlite, args).fetchall()
 
+    def data_tables(self) -> tuple[str, ...]:
+        """DATA_TABLES, and those of OPTIONAL_DATA_TABLES this database has."""
+        if self._tables is None:
+            present = {
+                row[0]
+                for row in self.rows(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()",
+                    "SELECT name FROM sqlite_master WHERE type = 'table'",
+                )
+            }
+            self._tables = DATA_TABLES + tuple(t for t in OPTIONAL_DATA_TABLES if t in present)
+        return self._tables
+
     def reset(self) -> None:
-        """Empty the data tables (keys, teams and namespaces stay) and checkpoint."""
+        """Empty the data tables (keys, teams, namespaces, policies and webhook endpoints stay)
+        and checkpoint."""
+        tables_to_empty = self.data_tables()
         if self.is_pg:
 
             async def go(conn: Any) -> None:
@@ -366,7 +421,7 @@ class Store:
                 # A running worker holds locks on jobs, requests and decisions, and ingest takes
                 # them in another order: take all the locks at once without waiting (NOWAIT), so
                 # this never deadlocks, and try again until the worker is between transactions.
-                tables = ", ".join(DATA_TABLES)
+                tables = ", ".join(tables_to_empty)
                 deadline = time.monotonic() + 60
                 while True:
                     try:
@@ -385,7 +440,7 @@ class Store:
         conn = self._sqlite()
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for table in DATA_TABLES:
+            for table in tables_to_empty:
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("COMMIT")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -394,6 +449,11 @@ class Store:
 
     def queue_depth(self) -> int:
         return int(self.scalar("SELECT count(*) FROM jobs", "SELECT count(*) FROM jobs"))
+
+    def outbox_depth(self) -> int:
+        """Webhook messages not yet delivered (pending, or leased by a worker sending them)."""
+        sql = "SELECT count(*) FROM webhook_messages WHERE status = 'pending'"
+        return int(self.scalar(sql, sql))
 
     def versions_with_prefix(self, prefix: str) -> int:
         like = prefix + "-%"
@@ -423,6 +483,13 @@ class Store:
             like,
         )
         return {oid: ms for oid, ms in found}
+
+    def decision_span(self) -> tuple[int, int | None]:
+        """(d): how many decisions, and when the last one was written."""
+        count, last = self.rows(
+            "SELECT count(*), max(created_at_ms) FROM decisions", "SELECT count(*), max(created_at_ms) FROM decisions"
+        )[0]
+        return int(count), last
 
     def drop(self, admin_url: str | None) -> None:
         if self.is_pg and admin_url:
@@ -454,13 +521,21 @@ def prepare_database(kind: str, name: str, tmpdir: Path, admin_url: str | None) 
 
 
 class Vigil:
-    def __init__(self, mode: str, url: str, logdir: Path) -> None:
+    def __init__(self, mode: str, url: str, logdir: Path, blobs: Path) -> None:
         self.mode = mode
         self.url = url
         self.store = Store(url)
         self.port = free_port()
         self.logdir = logdir
-        self.env = vigil_env({"VIGIL_DATABASE_URL": url, "VIGIL_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.port}"})
+        # Import uploads and result files go to a scratch folder (by default PostgreSQL's would
+        # land in .vigil/blobs under the current folder).
+        self.env = vigil_env(
+            {
+                "VIGIL_DATABASE_URL": url,
+                "VIGIL_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.port}",
+                "VIGIL_BLOB_URL": str(blobs),
+            }
+        )
         self.procs: dict[str, Proc] = {}
         self.key = ""
         self.worker_metrics_port: int | None = None
@@ -596,11 +671,13 @@ def group_commit_report(before: dict[str, float], after: dict[str, float]) -> di
 
 
 class DepthSampler(threading.Thread):
-    """Rows in `jobs` once a second (queued or running evaluation jobs), from the harness."""
+    """Rows in `jobs` once a second (queued or running evaluation jobs), from the harness; or
+    another count (`depth`: the webhook outbox in (c))."""
 
-    def __init__(self, store: Store, interval: float = 1.0) -> None:
+    def __init__(self, store: Store, interval: float = 1.0, depth: Callable[[], int] | None = None) -> None:
         super().__init__(daemon=True)
         self.store = store
+        self.depth = depth or store.queue_depth
         self.interval = interval
         self.samples: list[tuple[float, int]] = []
         self._stop_event = threading.Event()
@@ -608,7 +685,7 @@ class DepthSampler(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
-                self.samples.append((time.time(), self.store.queue_depth()))
+                self.samples.append((time.time(), self.depth()))
             except Exception as exc:  # a failed sample must not end the run
                 log(f"queue depth sample failed: {exc!r}")
             self._stop_event.wait(self.interval)
@@ -666,6 +743,17 @@ def profile_top(path: Path, n: int = 25) -> dict[str, Any]:
         return [(f, round(100 * c / total, 1)) for f, c in sorted(table.items(), key=lambda x: -x[1])[:n]]
 
     return {"samples": total, "self_pct": top(own), "inclusive_pct": top(inclusive)} if total else {"samples": 0}
+
+
+def depth_trend(samples: list[tuple[float, int]], t0: float, t1: float, ingest_rate: float) -> dict[str, Any]:
+    """Bounded: over [t0, t1] the depth did not trend up by more than 5 % of the ingest rate, or it
+    never held more than about a second of ingest (a few in-flight batches)."""
+    during = [(t, d) for t, d in samples if t0 <= t <= t1]
+    growth = slope(during)
+    depth_max = max((d for _, d in during), default=0)
+    small = depth_max <= max(ingest_rate, 256)
+    bounded = small or (growth is not None and growth <= 0.05 * max(ingest_rate, 1.0))
+    return {"bounded": bounded, "depth_max": depth_max, "growth_s": None if growth is None else round(growth, 1)}
 
 
 def slope(points: list[tuple[float, int]]) -> float | None:
@@ -744,6 +832,91 @@ def closed_load(opts: Options, port: int, key: str, connections: int, seconds: i
     }
 
 
+def rate_load(
+    opts: Options, port: int, key: str, rate: int, prefix: str, records: Path, poll_per_s: float | None = None
+) -> dict:
+    """Open loop at a fixed rate from a separate process (bench/loadgen.py rate): every POST's
+    scheduled send time goes to `records` as [object id, epoch ms]."""
+    local_only(f"http://127.0.0.1:{port}")
+    cmd = [PY, str(HERE / "loadgen.py"), "rate", "--port", str(port), "--key", key, "--path", INGEST_PATH,
+           "--rate", str(rate), "--duration", str(opts.duration), "--warmup", str(opts.warmup),
+           "--prefix", prefix, "--records", str(records), "--connections", "64"]  # fmt: skip
+    if poll_per_s is not None:
+        cmd += ["--poll-per-s", str(poll_per_s)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=opts.duration * 3 + 120)
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("LOADJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"loadgen.py rate failed: {out.stderr[-800:]}")
+    return json.loads(line[len("LOADJSON ") :])
+
+
+def pct(ordered: list[float], q: float) -> float | None:
+    """The q-th percentile of an ascending list (nearest rank below), rounded to 0.1."""
+    return round(ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))], 1) if ordered else None
+
+
+# ---------------------------------------------------------------------------------------------
+# (c): the webhook receiver
+
+
+class Receiver:
+    """bench/receiver.py in its own process on 127.0.0.1: records every delivery's receive time."""
+
+    def __init__(self, logdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hooks/vigil"
+        local_only(self.url)
+        self.proc = Proc("webhook-receiver", [PY, str(HERE / "receiver.py"), "--port", str(self.port)],
+                         dict(os.environ), logdir)  # fmt: skip
+        wait_http(self.port, "/", self.proc, timeout=30)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _get(self, path: str, **query: Any) -> Any:
+        status, body = http_get(self.port, f"{path}?{urlencode(query)}", timeout=30)
+        if status != 200:
+            raise RuntimeError(f"webhook receiver: GET {path} answered {status}; see {self.proc.log_path}")
+        return json.loads(body)
+
+    def reset(self) -> None:
+        status, _ = http_send(self.port, "POST", "/reset", None, b"")
+        if status != 200:
+            raise RuntimeError(f"webhook receiver: reset answered {status}")
+
+    def stats(self, **query: Any) -> dict[str, Any]:
+        return self._get("/stats", **query)
+
+    def first_receipts(self, prefix: str) -> dict[str, float]:
+        """Object id → first receive time (epoch ms) of its version 1, for ids starting with `prefix`."""
+        return {oid: ms for oid, version, ms in self._get("/records", prefix=prefix) if version == 1}
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+
+def install_starter_policy(vigil: Vigil, receiver: Receiver) -> dict[str, Any]:
+    """The starter policy's settings and policy in the bench namespace (as README.md shows), and
+    a webhook endpoint for decisions pointing at the receiver (docs/webhooks.md)."""
+    answers: dict[str, Any] = {}
+    steps = [
+        ("settings", "PUT", f"{INGEST_PATH}/settings", (STARTER_POLICY / "settings.json").read_bytes(),
+         "application/json"),
+        ("policy", "PUT", f"{INGEST_PATH}/policy", (STARTER_POLICY / "policy.yaml").read_bytes(), "application/yaml"),
+        ("endpoint", "POST", "/v1/webhooks/endpoints",
+         json.dumps({"url": receiver.url, "event_types": DECISION_EVENTS, "namespaces": [NAMESPACE],
+                     "description": "bench/receiver.py"}).encode(), "application/json"),
+    ]  # fmt: skip
+    for name, method, path, body, content_type in steps:
+        status, answer = http_send(vigil.port, method, path, vigil.key, body, content_type)
+        if status != 200:
+            raise RuntimeError(f"{method} {path} answered {status}: {answer[:300]!r}")
+        answers[name] = json.loads(answer)
+    answers["endpoint"].pop("secret", None)
+    return answers
+
+
 # ---------------------------------------------------------------------------------------------
 # Scenarios
 
@@ -755,6 +928,7 @@ class Bench:
     logdir: Path
     runs: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    import_file: Path | None = None  # (d): generated once, imported in every round and mode
 
     def record(self, name: str, round_no: int, result: dict) -> None:
         self.runs.append({"config": name, "round": round_no, **result})
@@ -766,9 +940,17 @@ class Bench:
                 "p50_ms",
                 "p99_ms",
                 "objects_per_s",
+                "upsert_objects_per_s",
                 "decided_p50_ms",
                 "decided_p99_ms",
                 "visible_p99_ms",
+                "webhooks_s",
+                "webhook_p50_ms",
+                "webhook_p99_ms",
+                "webhook_missing",
+                "ingest_objects_s",
+                "evaluation_objects_s",
+                "peak_rss_max_mb",
                 "queue",
                 "error",
             )
@@ -859,17 +1041,20 @@ class Bench:
     # -- Vigil ----------------------------------------------------------------------------
 
     def vigil_block(self, mode: str, round_no: int) -> None:
-        scenarios = [s for s in ("a", "b100", "b1000", "c0", "c0-100") if self.opts.wanted(f"{mode}/{s}")]
+        # (c) installs the starter policy and a webhook endpoint: it comes last, so that the others
+        # run as before (no policy, no webhooks).
+        scenarios = [s for s in ("a", "b100", "b1000", "c0", "c0-100", "c") if self.opts.wanted(f"{mode}/{s}")]
         if not scenarios:
             return
         try:
             url = prepare_database(mode, SCRATCH_DB, self.tmpdir, self.opts.pg_admin_url)
-            vigil = Vigil(mode, url, self.logdir)
+            vigil = Vigil(mode, url, self.logdir, self.tmpdir / f"blobs-{mode}")
             vigil.start()
         except Exception as exc:
             for s in scenarios:
                 self.record(f"{mode}/{s}", round_no, {"error": f"could not start Vigil: {exc!r}"})
             return
+        receiver: Receiver | None = None
         try:
             for scenario in scenarios:
                 if STOP.is_set():
@@ -881,6 +1066,11 @@ class Bench:
                 try:
                     if scenario.startswith("c0"):
                         result = self.decision_latency(vigil, mode, scenario, round_no)
+                    elif scenario == "c":
+                        receiver = Receiver(self.logdir)
+                        setup = install_starter_policy(vigil, receiver)
+                        result = self.webhook_end_to_end(vigil, receiver, round_no)
+                        result["setup"] = setup
                     else:
                         result = self.saturation(vigil, scenario, round_no)
                     self.record(name, round_no, result)
@@ -892,6 +1082,8 @@ class Bench:
                     run["peak_rss_mb"] = peak
         finally:
             vigil.stop()
+            if receiver is not None:
+                receiver.stop()
             if mode == "sqlite":
                 for suffix in ("", "-wal", "-shm"):
                     Path(url.split(":///", 1)[1] + suffix).unlink(missing_ok=True)
@@ -938,20 +1130,14 @@ class Bench:
                 break
             time.sleep(0.25)
         sampler.stop()
-        during = [(t, d) for t, d in sampler.samples if t0 <= t <= t1]
-        growth = slope(during)
+        trend = depth_trend(sampler.samples, t0, t1, ingest_rate)
         decided = vigil.store.decisions_between(int(t0 * 1000), int(t1 * 1000))
         worker_rate = decided / max(t1 - t0, 1e-9)
-        depth_max = max((d for _, d in during), default=0)
-        # Bounded: the depth did not trend up by more than 5 % of the ingest rate, or it never
-        # held more than about a second of ingest (a few in-flight batches).
-        small = depth_max <= max(ingest_rate, 256)
-        bounded = small or (growth is not None and growth <= 0.05 * max(ingest_rate, 1.0))
         return {
-            "bounded": bounded,
-            "depth_max": depth_max,
+            "bounded": trend["bounded"],
+            "depth_max": trend["depth_max"],
             "depth_at_end": at_end,
-            "growth_jobs_s": None if growth is None else round(growth, 1),
+            "growth_jobs_s": trend["growth_s"],
             "worker_objects_s": round(worker_rate, 1),
             "worker_vs_ingest": round(worker_rate / ingest_rate, 3) if ingest_rate else None,
             "drained_in_s": drained_in,
@@ -971,39 +1157,12 @@ class Bench:
         vigil.reset()
         records_file = self.tmpdir / f"records-{mode}-{scenario}-{round_no}.json"
         prefix = f"c{round_no}{scenario.replace('-', '')}"
-        cmd = [
-            PY,
-            str(HERE / "loadgen.py"),
-            "rate",
-            "--port",
-            str(vigil.port),
-            "--key",
-            vigil.key,
-            "--path",
-            INGEST_PATH,
-            "--rate",
-            str(offered),
-            "--duration",
-            str(self.opts.duration),
-            "--warmup",
-            str(self.opts.warmup),
-            "--prefix",
-            prefix,
-            "--records",
-            str(records_file),
-            "--connections",
-            "64",
-        ]
         sampler = DepthSampler(vigil.store)
         sampler.start()
         before = vigil.metrics()
         worker_before = vigil.worker_metrics()
         with CpuMeter(vigil.pids()) as cpu:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=self.opts.duration * 3 + 120)
-        line = next((ln for ln in out.stdout.splitlines() if ln.startswith("LOADJSON ")), None)
-        if line is None:
-            raise RuntimeError(f"loadgen.py rate failed: {out.stderr[-800:]}")
-        result = json.loads(line[len("LOADJSON ") :])
+            result = rate_load(self.opts, vigil.port, vigil.key, offered, prefix, records_file)
         # The worker's rate and the depth trend over the measured sending window only (the
         # load process goes on polling for a while after its last POST).
         start, end = result.pop("measure_start_epoch"), result.pop("send_end_epoch")
@@ -1014,17 +1173,13 @@ class Bench:
         decided_at = vigil.store.decision_times(prefix)
         lags = sorted(decided_at[oid] - sent for oid, sent in records if oid in decided_at)
         missing = sum(1 for oid, _ in records if oid not in decided_at)
-
-        def pct(q: float) -> float | None:
-            return round(lags[min(len(lags) - 1, int(q / 100 * len(lags)))], 1) if lags else None
-
         result.update(
             {
                 "offered_rate": offered,
                 "decided_n": len(lags),
                 "decided_missing": missing,
-                "decided_p50_ms": pct(50),
-                "decided_p99_ms": pct(99),
+                "decided_p50_ms": pct(lags, 50),
+                "decided_p99_ms": pct(lags, 99),
                 "decided_max_ms": lags[-1] if lags else None,
                 "cpu_pct": cpu.result,
             }
@@ -1037,6 +1192,232 @@ class Bench:
             else "not exposed (this vigil worker has no --metrics-port)"
             if vigil.worker_metrics_port is None and mode == "pg"
             else None
+        )
+        return result
+
+    # -- (d) bulk import ------------------------------------------------------------------
+
+    def import_data(self) -> Path:
+        if self.import_file is None:
+            path = self.tmpdir / "import.jsonl"
+            started = time.monotonic()
+            size = import_bench.make_file(path, self.opts.import_objects)
+            log(f"  (d) generated {self.opts.import_objects:,} objects, {size / 1e6:.0f} MB, "
+                f"in {time.monotonic() - started:.0f} s")  # fmt: skip
+            self.import_file = path
+        return self.import_file
+
+    def import_block(self, mode: str, round_no: int) -> None:
+        """(d): a fresh database and fresh Vigil processes (so their peak RSS is the import's),
+        the import, then (Vigil stopped) the raw upsert ceiling on the same database."""
+        name, ceiling = f"{mode}/d", f"ceiling/import-{mode}"
+        want_import = self.opts.wanted(name)
+        want_ceiling = want_import or self.opts.wanted(ceiling)  # (d) is always reported beside its ceiling
+        if not want_ceiling or STOP.is_set():
+            return
+        try:
+            url = prepare_database(mode, SCRATCH_DB, self.tmpdir, self.opts.pg_admin_url)
+        except Exception as exc:
+            for config, wanted in ((name, want_import), (ceiling, want_ceiling)):
+                if wanted:
+                    self.record(config, round_no, {"error": f"scratch database: {exc!r}"})
+            return
+        try:
+            if want_import:
+                try:
+                    self.record(name, round_no, self.bulk_import(mode, url, round_no))
+                except Exception as exc:
+                    self.record(name, round_no, {"error": repr(exc)})
+            if not STOP.is_set():
+                try:
+                    self.record(ceiling, round_no, self.import_ceiling(mode, url))
+                except Exception as exc:
+                    self.record(ceiling, round_no, {"error": repr(exc)})
+        finally:
+            if mode == "sqlite":
+                for suffix in ("", "-wal", "-shm"):
+                    Path(url.split(":///", 1)[1] + suffix).unlink(missing_ok=True)
+            shutil.rmtree(self.tmpdir / f"blobs-import-{mode}", ignore_errors=True)
+
+    def bulk_import(self, mode: str, url: str, round_no: int) -> dict:
+        data = self.import_data()
+        count = self.opts.import_objects
+        vigil = Vigil(mode, url, self.logdir, self.tmpdir / f"blobs-import-{mode}")
+        try:
+            vigil.start()
+            # The harness itself uploads and polls: its own CPU is a party of its own.
+            with CpuMeter({**vigil.pids(), "harness (upload, polls)": os.getpid()}, children="harness children") as cpu:
+                run = import_bench.import_file(
+                    f"http://127.0.0.1:{vigil.port}",
+                    vigil.key,
+                    data,
+                    count,
+                    list(vigil.pids().values()),
+                    name=f"{mode}/d round {round_no}",
+                    poll_s=0.5,
+                    # Bounded: give up below ~1,000 lines/s; stop watching the evaluations after a while.
+                    read_timeout_s=60 + count / 1000,
+                    finish_timeout_s=self.opts.import_finish_wait_s,
+                    alive=vigil.alive,
+                    say=lambda message: log("  " + message),
+                )
+            hwm = vigil.hwm()
+        finally:
+            vigil.stop()
+        times = import_bench.db_times(url, run["request_id"])
+        decisions, last_decision_ms = vigil.store.decision_span()
+        uploaded_ms, read_ms = times["uploaded_at_ms"], times["read_at_ms"]
+        ingest_s = (read_ms - uploaded_ms) / 1000 if read_ms and uploaded_ms else None
+        evaluating_s = (last_decision_ms - uploaded_ms) / 1000 if last_decision_ms and uploaded_ms else None
+        peak = max((v for v in hwm.values() if v is not None), default=None)
+        return {
+            "objects": count,
+            "file_bytes": data.stat().st_size,
+            **{k: v for k, v in run.items() if k != "samples"},
+            "ingest_s": None if ingest_s is None else round(ingest_s, 1),
+            "ingest_objects_s": round(run["lines_read"] / ingest_s, 1) if ingest_s and run["lines_read"] else None,
+            "end_to_end_objects_s": round(count / run["finished_s"], 1)
+            if run["status"] == "succeeded" and run["finished_s"]
+            else None,
+            "evaluated": decisions,
+            "evaluated_share": round(decisions / count, 3),
+            "evaluation_objects_s": round(decisions / evaluating_s, 1) if evaluating_s else None,
+            "peak_rss_mb": hwm,
+            "peak_rss_max_mb": peak,
+            "rss_limit_mb": import_bench.RSS_LIMIT_MB,
+            "cpu_pct": cpu.result,
+            "samples": run["samples"],
+        }
+
+    def import_ceiling(self, mode: str, url: str) -> dict:
+        """import_bench's raw upsert ceiling (Vigil's driver and durability, one connection, 1,000
+        rows per transaction): the objects upsert alone, and with the history row and the job an
+        import also writes per object (the ratio's denominator)."""
+        count = min(self.opts.import_objects, 200_000)
+        with CpuMeter({"ceiling (in the harness)": os.getpid()}, children="harness children") as cpu:
+            if mode == "sqlite":
+                path = url.split(":///", 1)[1]
+                upsert = import_bench.sqlite_ceiling(path, count, False)
+                rows = import_bench.sqlite_ceiling(path, count, True)
+            else:
+                upsert = import_bench.pg_ceiling(url, count, False)
+                rows = import_bench.pg_ceiling(url, count, True)
+        return {
+            "objects": count,
+            "objects_per_s": round(rows, 1),
+            "upsert_objects_per_s": round(upsert, 1),
+            "cpu_pct": cpu.result,
+        }
+
+    # -- (c) POST → webhook received ------------------------------------------------------
+
+    def webhook_end_to_end(self, vigil: Vigil, receiver: Receiver, round_no: int) -> dict:
+        """(c) with the starter policy and a webhook endpoint at the receiver: first single-object
+        POSTs at saturation (as (a)), where the rate of webhooks received during the timed run is
+        the sustained end-to-end rate; then open loop at half that rate, where each object's
+        latency is its first webhook's receive time minus its POST's scheduled send time."""
+        sustained = self._webhooks_at_saturation(vigil, receiver, round_no)
+        if not sustained["webhooks_s"]:
+            raise RuntimeError(f"no webhook received during the saturation run: {sustained}")
+        latency = self._webhook_latency(vigil, receiver, round_no, max(20, int(sustained["webhooks_s"] / 2)))
+        return {
+            **{k: sustained[k] for k in ("webhooks_s", "req_s", "p99_ms", "delivered_share")},
+            **{k: latency[k] for k in ("offered_rate", "webhook_p50_ms", "webhook_p99_ms", "webhook_missing")},
+            "queue": sustained.pop("queue"),
+            "outbox": sustained.pop("outbox"),
+            "cpu_pct": sustained.pop("cpu_pct"),
+            "sustained": sustained,
+            "latency": latency,
+        }
+
+    def _samplers(self, vigil: Vigil) -> tuple[DepthSampler, DepthSampler]:
+        jobs = DepthSampler(vigil.store)
+        outbox = DepthSampler(vigil.store, depth=vigil.store.outbox_depth)
+        jobs.start()
+        outbox.start()
+        return jobs, outbox
+
+    def _outbox_report(self, vigil: Vigil, sampler: DepthSampler, t0: float, t1: float, rate: float) -> dict:
+        """Webhook messages not yet delivered: trend over [t0, t1] (bounded as for `jobs`)."""
+        at_end = vigil.store.outbox_depth()
+        sampler.stop()
+        trend = depth_trend(sampler.samples, t0, t1, rate)
+        return {**trend, "depth_at_end": at_end, "samples": [(round(t - t0, 1), d) for t, d in sampler.samples]}
+
+    def _webhooks_at_saturation(self, vigil: Vigil, receiver: Receiver, round_no: int) -> dict:
+        conns = self.opts.conc_single
+        vigil.reset()
+        receiver.reset()
+        jobs, outbox = self._samplers(vigil)
+        closed_load(self.opts, vigil.port, vigil.key, conns, self.opts.warmup, 0, f"w{round_no}c")
+        prefix = f"t{round_no}c"
+        t0 = time.time()
+        with CpuMeter({**vigil.pids(), "receiver": receiver.pid}) as cpu:
+            result = closed_load(self.opts, vigil.port, vigil.key, conns, self.opts.duration, 0, prefix)
+        t1 = time.time()
+        window = receiver.stats(from_ms=t0 * 1000, to_ms=t1 * 1000)
+        webhooks_s = window["in_window"] / (t1 - t0)
+        result["cpu_pct"] = cpu.result
+        result["webhooks_s"] = round(webhooks_s, 1)
+        result["delivered_share"] = round(webhooks_s / result["req_s"], 3) if result["req_s"] else None
+        result["queue"] = self.queue_report(vigil, jobs, t0, t1, result["objects_s"])  # + a 3 s drain watch
+        result["outbox"] = self._outbox_report(vigil, outbox, t0, t1, result["objects_s"])
+        after = receiver.stats(prefix=prefix + "-")
+        result["timed_objects"] = {
+            "acknowledged": result["ok"],
+            "webhook_received_by_end_of_drain_watch": after["prefix_objects"],
+        }
+        result["receiver"] = {k: after[k] for k in ("received", "duplicates", "unsigned", "undecodable", "types")}
+        return result
+
+    def _webhook_latency(self, vigil: Vigil, receiver: Receiver, round_no: int, offered: int) -> dict:
+        vigil.reset()
+        receiver.reset()
+        prefix = f"h{round_no}c"
+        records_file = self.tmpdir / f"records-{vigil.mode}-c-{round_no}.json"
+        jobs, outbox = self._samplers(vigil)
+        with CpuMeter({**vigil.pids(), "receiver": receiver.pid}) as cpu:
+            result = rate_load(self.opts, vigil.port, vigil.key, offered, prefix, records_file, poll_per_s=0)
+        for key in ("visible_n", "visible_p50_ms", "visible_p99_ms", "visible_max_ms", "poll_interval_ms",
+                    "polls_per_s", "polls", "poll_timeouts"):  # fmt: skip
+            result.pop(key, None)  # no GET polling here: the webhook is the signal
+        start, end = result.pop("measure_start_epoch"), result.pop("send_end_epoch")
+        records = json.loads(records_file.read_text())
+        records_file.unlink(missing_ok=True)
+        # Every POST has been answered; wait (bounded) for the webhooks still on their way.
+        expected = result["sent"] - result["errors"] - result["status"]  # warm-up POSTs included
+        grace_start = time.time()
+        while time.time() - grace_start < self.opts.webhook_grace_s:
+            if receiver.stats(prefix=prefix + "-")["prefix_objects"] >= expected:
+                break
+            time.sleep(0.2)
+        waited = time.time() - grace_start
+        result["queue"] = self.queue_report(vigil, jobs, start, end, offered)
+        result["outbox"] = self._outbox_report(vigil, outbox, start, end, offered)
+        received = receiver.first_receipts(prefix + "-")
+        decided = vigil.store.decision_times(prefix)
+        lags = sorted(received[oid] - sent for oid, sent in records if oid in received)
+        to_decision = sorted(decided[oid] - sent for oid, sent in records if oid in decided)
+        decision_to_webhook = sorted(received[oid] - decided[oid] for oid, _ in records if oid in received
+                                     and oid in decided)  # fmt: skip
+        stats = receiver.stats()
+        result.update(
+            {
+                "offered_rate": offered,
+                "webhook_n": len(lags),
+                "webhook_missing": sum(1 for oid, _ in records if oid not in received),
+                "webhook_p50_ms": pct(lags, 50),
+                "webhook_p90_ms": pct(lags, 90),
+                "webhook_p99_ms": pct(lags, 99),
+                "webhook_max_ms": round(lags[-1], 1) if lags else None,
+                "grace_waited_s": round(waited, 1),
+                "decided_p50_ms": pct(to_decision, 50),
+                "decided_p99_ms": pct(to_decision, 99),
+                "decision_to_webhook_p50_ms": pct(decision_to_webhook, 50),
+                "decision_to_webhook_p99_ms": pct(decision_to_webhook, 99),
+                "receiver": {k: stats[k] for k in ("received", "duplicates", "unsigned", "undecodable", "types")},
+                "cpu_pct": cpu.result,
+            }
         )
         return result
 
@@ -1174,13 +1555,115 @@ def summarize(bench: Bench) -> tuple[list[dict], str]:
                     "queue": queue_summary(bench, name),
                 }
             )
-    rows.append({"scenario": "(c) POST → webhook received (starter policy)", "mode": "both", "result": NOT_YET})
-    rows.append({"scenario": "(d) import of 1,000,000 objects", "mode": "both", "result": NOT_YET})
+        rows += webhook_rows(bench, mode, http)
+        rows += import_rows(bench, mode)
     for row in rows:
-        if "config" in row:
+        if "config" in row and "noise" not in row:
             row["noise"] = noise_summary(bench, row["config"])
             row["errors"] = [r["error"] for r in bench.runs if r["config"] == row["config"] and "error" in r]
     return rows, render(rows)
+
+
+def webhook_rows(bench: Bench, mode: str, http: float | None) -> list[dict]:
+    """(c): the sustained rate (beside the HTTP ceiling, as (a)) and the latency at half of it."""
+    name = f"{mode}/c"
+    runs = [r for r in bench.runs if r["config"] == name]
+    if not runs:
+        return []
+    ok = [r for r in runs if "error" not in r]
+    webhooks = bench.value(name, "webhooks_s")
+    ratio = median(paired_ratios(bench, name, "webhooks_s", "ceiling/http", "req_s"))
+    bounded = [r["queue"]["bounded"] and r["outbox"]["bounded"] for r in ok]
+    sustained = {
+        "config": name,
+        "scenario": "(c) POST → webhook, sustained (starter policy)",
+        "mode": mode,
+        "result": f"{fmt_int(median(webhooks))} webhooks/s received "
+        f"(POST {fmt_int(median(bench.value(name, 'req_s')))} req/s, "
+        f"{fmt_pct(median(bench.value(name, 'delivered_share')))} of it)",
+        "ceiling": f"HTTP {fmt_int(http)} req/s",
+        "ratio": ratio,
+        "target": "queue bounded",
+        "verdict": "—" if not bounded else ("ok" if all(bounded) else "GROWING"),
+        "rounds": webhooks,
+        "queue": queue_summary(bench, name),
+        "outbox": outbox_summary([r["outbox"] for r in ok]),
+    }
+    rate = median(bench.value(name, "offered_rate"))
+    p99 = median(bench.value(name, "webhook_p99_ms"))
+    missing = sum(bench.value(name, "webhook_missing"))
+    latency_runs = [r["latency"] for r in ok]
+    target = "p99 < 100 ms" if mode == "pg" else "p99 < 100 ms (ref.)"
+    state = "—" if p99 is None else ("ok" if p99 < 100 else "over")
+    if missing:
+        state += f", {missing} MISSING"
+    latency = {
+        "config": name,
+        "scenario": f"(c) POST → webhook, {fmt_int(rate)} POST/s (half of sustained)",
+        "mode": mode,
+        "result": f"p50 {fmt_ms(median(bench.value(name, 'webhook_p50_ms')))} / p99 {fmt_ms(p99)} ms, "
+        f"{missing} missing; decided p99 "
+        f"{fmt_ms(median([r['decided_p99_ms'] for r in latency_runs if r['decided_p99_ms'] is not None]))} ms, "
+        "decision → webhook p99 "
+        f"{fmt_ms(median([r['decision_to_webhook_p99_ms'] for r in latency_runs if r['decision_to_webhook_p99_ms'] is not None]))} ms",  # noqa: E501
+        "ceiling": "—",
+        "ratio": None,
+        "target": target,
+        "verdict": state,
+        "rounds": bench.value(name, "webhook_p99_ms"),
+        "queue": queue_state([r["queue"] for r in latency_runs]),
+        "outbox": outbox_summary([r["outbox"] for r in latency_runs]),
+        "noise": noise_text([r["cpu_pct"].get("other", 0) for r in latency_runs if r.get("cpu_pct")]),
+        "errors": [],
+    }
+    return [sustained, latency]
+
+
+def import_rows(bench: Bench, mode: str) -> list[dict]:
+    """(d): lines committed per second beside the import ceiling (same rows, same transaction size)."""
+    rows = []
+    ceiling_name = f"ceiling/import-{mode}"
+    ceilings = bench.value(ceiling_name, "objects_per_s")
+    if ceilings or any(r["config"] == ceiling_name for r in bench.runs):
+        rows.append(
+            {
+                "config": ceiling_name,
+                "scenario": "import ceiling: upsert + history + job, 1,000/txn",
+                "mode": mode,
+                "result": f"{fmt_int(median(ceilings))} objects/s "
+                f"(upsert alone {fmt_int(median(bench.value(ceiling_name, 'upsert_objects_per_s')))})",
+                "rounds": ceilings,
+            }
+        )
+    name = f"{mode}/d"
+    runs = [r for r in bench.runs if r["config"] == name]
+    if not runs:
+        return rows
+    ok = [r for r in runs if "error" not in r]
+    count = ok[0]["objects"] if ok else bench.opts.import_objects
+    rss = median(bench.value(name, "peak_rss_max_mb"))
+    finished = [r for r in ok if r.get("end_to_end_objects_s")]
+    if ok and len(finished) == len(ok):
+        after = f"end to end {fmt_int(median([r['end_to_end_objects_s'] for r in finished]))} obj/s"
+    else:
+        share = median([r["evaluated_share"] for r in ok])
+        after = f"{fmt_pct(share)} evaluated {fmt_int(bench.opts.import_finish_wait_s)} s after the last line"
+    rows.append(
+        {
+            "config": name,
+            "scenario": f"(d) import of {count:,} objects",
+            "mode": mode,
+            "result": f"{fmt_int(median(bench.value(name, 'ingest_objects_s')))} obj/s committed, peak RSS "
+            f"{fmt_int(rss)} MB; evaluated {fmt_int(median(bench.value(name, 'evaluation_objects_s')))} obj/s, "
+            + after,
+            "ceiling": f"import rows {fmt_int(median(ceilings))} obj/s",
+            "ratio": median(paired_ratios(bench, name, "ingest_objects_s", ceiling_name, "objects_per_s")),
+            "target": f"RSS < {import_bench.RSS_LIMIT_MB} MB",
+            "verdict": "—" if rss is None else ("ok" if rss < import_bench.RSS_LIMIT_MB else "over"),
+            "rounds": bench.value(name, "ingest_objects_s"),
+        }
+    )
+    return rows
 
 
 def verdict(ratio: float | None, target: float) -> str:
@@ -1190,7 +1673,10 @@ def verdict(ratio: float | None, target: float) -> str:
 
 
 def queue_summary(bench: Bench, name: str) -> str:
-    queues = [r["queue"] for r in bench.runs if r["config"] == name and isinstance(r.get("queue"), dict)]
+    return queue_state([r["queue"] for r in bench.runs if r["config"] == name and isinstance(r.get("queue"), dict)])
+
+
+def queue_state(queues: list[dict]) -> str:
     if not queues:
         return "—"
     bounded = sum(1 for q in queues if q["bounded"])
@@ -1201,8 +1687,22 @@ def queue_summary(bench: Bench, name: str) -> str:
     return f"{state}; worker {fmt_pct(keep_up)} of ingest, depth max {fmt_int(depth)}, growth {fmt_int(growth)} jobs/s"
 
 
+def outbox_summary(outboxes: list[dict]) -> str:
+    """(c): webhook messages waiting for delivery during the timed runs."""
+    if not outboxes:
+        return "—"
+    bounded = sum(1 for o in outboxes if o["bounded"])
+    state = "bounded" if bounded == len(outboxes) else f"GROWING in {len(outboxes) - bounded}/{len(outboxes)} runs"
+    depth = median([o["depth_max"] for o in outboxes])
+    growth = median([o["growth_s"] for o in outboxes if o.get("growth_s") is not None])
+    return f"webhook outbox {state}, depth max {fmt_int(depth)}, growth {fmt_int(growth)} messages/s"
+
+
 def noise_summary(bench: Bench, name: str) -> str:
-    others = [r["cpu_pct"].get("other", 0) for r in bench.runs if r["config"] == name and r.get("cpu_pct")]
+    return noise_text([r["cpu_pct"].get("other", 0) for r in bench.runs if r["config"] == name and r.get("cpu_pct")])
+
+
+def noise_text(others: list[float]) -> str:
     if not others:
         return ""
     worst = max(others)
@@ -1243,7 +1743,7 @@ def render(rows: list[dict]) -> str:
             lines.append("-+-".join("-" * w for w in widths))
     notes = []
     for row in rows:
-        parts = [row[k] for k in ("queue", "durable", "noise") if row.get(k) and row[k] != "—"]
+        parts = [row[k] for k in ("queue", "outbox", "durable", "noise") if row.get(k) and row[k] != "—"]
         parts += [f"ERROR: {e}" for e in row.get("errors", [])]
         if parts:
             notes.append(f"  {row['mode']:6} {row['scenario']}: " + "; ".join(parts))
@@ -1294,7 +1794,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated substrings of config names, e.g. 'sqlite,ceiling/http' or 'pg/a,pg/b1000,storage-pg'",
+        help="comma-separated parts of config names (between '/', '-' or an end), e.g. 'sqlite,ceiling/http', "
+        "'pg/a,pg/b1000,storage-pg', 'c0', 'pg/c', 'd'",
     )
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument(
@@ -1313,6 +1814,11 @@ def main() -> None:
         help="measure the code of this git revision (e.g. HEAD) from a snapshot of src/, instead of the "
         "working tree as installed in .venv",
     )
+    parser.add_argument(
+        "--import-objects",
+        type=int,
+        help="objects in the (d) import file (default 1,000,000; --quick 50,000)",
+    )
     parser.add_argument("--out", default="", help="JSON results path (default bench/results/bench-<time>.json)")
     args = parser.parse_args()
 
@@ -1327,6 +1833,9 @@ def main() -> None:
         wrk=None,
         pg_admin_url=None if args.no_pg else args.pg_url,
         profile=args.profile,
+        import_objects=args.import_objects or (50_000 if quick else 1_000_000),
+        import_finish_wait_s=20 if quick else 30,
+        webhook_grace_s=10,
     )
     if opts.pg_admin_url:
         local_only(opts.pg_admin_url)
@@ -1368,6 +1877,7 @@ def main() -> None:
             for mode in modes:
                 blocks.append((mode, lambda m=mode, r=round_no: bench.vigil_block(m, r)))
                 blocks.append((mode, lambda m=mode, r=round_no: bench.storage_ceilings(m, r)))
+                blocks.append((mode, lambda m=mode, r=round_no: bench.import_block(m, r)))
             # Rotate the mode order each round so no configuration always runs first or last.
             if len(modes) == 2 and round_no % 2 == 0:
                 blocks.sort(key=lambda b: {"http": 0, "pg": 1, "sqlite": 2}[b[0]])
@@ -1408,6 +1918,9 @@ def main() -> None:
             "load_generator": f"wrk ({opts.wrk})" if opts.wrk else "python loadgen.py",
             "connections": {"a": opts.conc_single, "b100": opts.conc_b100, "b1000": opts.conc_b1000},
             "storage_ceiling_pg_connections": opts.storage_conc_pg,
+            "import_objects": opts.import_objects,
+            "import_finish_wait_s": opts.import_finish_wait_s,
+            "webhook_grace_s": opts.webhook_grace_s,
             "only": opts.only,
         },
         "table": rows,
