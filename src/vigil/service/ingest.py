@@ -152,10 +152,12 @@ async def write_in(conn: Any, submissions: Sequence[Submission], now: int) -> No
     new_requests = [
         requests.NewRequest(s.request_id, s.team_id, s.namespace, s.kind, s.size) for s in submissions if s.new_request
     ]
-    if new_requests:
-        await requests.insert_many(conn, new_requests, now)
     await queue.enqueue(conn, jobs, now)
-    await notify.notify(conn, notify.JOBS_CHANNEL)  # wakes workers when this commits
+    # NOTIFY wakes workers when this commits (PostgreSQL); sent with the request rows when there are.
+    if new_requests:
+        await requests.insert_many(conn, new_requests, now, notify_channel=notify.JOBS_CHANNEL)
+    if not new_requests or conn.dialect.name != "postgresql":
+        await notify.notify(conn, notify.JOBS_CHANNEL)
 
 
 def _entries(group: list[Submission]) -> list[tuple[str, dict[str, Any], str, str, int]]:
