@@ -98,6 +98,22 @@ def test_request_id_is_echoed_or_made(client):
     assert client.get("/healthz").headers["x-request-id"].startswith("http_")
 
 
+def test_the_ingest_route_echoes_or_makes_request_ids_on_answers_and_errors(client, team):
+    """POST /v1/data/{ns} is served in front of Starlette (api/ingest_endpoint.py): same ids."""
+    ok = client.post(
+        "/v1/data/products", json={"data": {"id": "rid-1"}}, headers={**team.headers, "x-request-id": "abc-9"}
+    )
+    assert ok.status_code == 200 and ok.headers["x-request-id"] == "abc-9"
+    assert ok.json()["requestId"].startswith("req_") and ok.headers["content-type"] == "application/json"
+    refused = client.post("/v1/data/products", json={"data": {"id": "rid-2"}})
+    assert refused.status_code == 401 and refused.headers["x-request-id"].startswith("http_")
+    assert refused.headers["x-should-retry"] == "false" and refused.json()["error"]["type"] == "unauthorized"
+    # Other methods on that path are still Starlette's: 405 with the methods allowed.
+    wrong = client.get("/v1/data/products", headers=team.headers)
+    assert wrong.status_code == 405 and "POST" in wrong.headers["allow"]
+    assert wrong.headers["x-request-id"].startswith("http_")
+
+
 def test_docs_page_and_openapi_are_served(client):
     assert client.get("/openapi.json").json()["openapi"].startswith("3.")
     page = client.get("/docs")

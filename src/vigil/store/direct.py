@@ -79,8 +79,8 @@ class Result:
 
 
 def _returns_rows(sql: str) -> bool:
-    head = sql.lstrip()[:6].upper()
-    return head in ("SELECT", "WITH") or "RETURNING" in sql.upper()
+    head = sql.lstrip()[:7].upper()
+    return head.startswith(("SELECT", "WITH")) or "RETURNING" in sql.upper()
 
 
 class DirectConnection:
