@@ -13,7 +13,8 @@ duplicate and keeps the first receive time.
 Control calls, for the harness:
 
   GET  /stats?prefix=ID&from_ms=T0&to_ms=T1   counters, deliveries received in [T0, T1), objects with
-                                              ids starting with ID (first receive of any version)
+                                              ids starting with ID (first receive of any version), and
+                                              of those, the object versions first received in [T0, T1)
   GET  /records?prefix=ID                     [[object id, version, receive ms], ...] (first receive
                                               of each object version whose id starts with ID)
   POST /reset                                 forget everything received so far
@@ -97,6 +98,10 @@ class Log:
         if "from_ms" in query and "to_ms" in query:
             lo, hi = float(query["from_ms"][0]), float(query["to_ms"][0])
             out["in_window"] = bisect.bisect_left(self.times, hi) - bisect.bisect_left(self.times, lo)
+            if prefix:
+                out["prefix_in_window"] = sum(
+                    1 for (oid, _), ms in self.first.items() if lo <= ms < hi and oid.startswith(prefix)
+                )
         return out
 
     def records(self, query: dict[str, list[str]]) -> list:

@@ -108,6 +108,9 @@ class Options:
     import_objects: int = 1_000_000
     import_finish_wait_s: float = 30  # (d): how long to watch for `succeeded` after the last line
     webhook_grace_s: float = 10  # (c): how long to wait for the last webhooks after the last POST
+    webhook_probes: int = 3  # (c): open-loop probes searching for the sustained rate (--quick: 2)
+    keep_up_share: float = 0.95  # (c): a probe keeps up when webhooks/s >= this share of its POST rate
+    import_rounds: int = 1  # (d): in how many of the rounds (the first ones) the import runs
 
     def wanted(self, name: str) -> bool:
         return not self.only or any(token_matches(token, name) for token in self.only)
@@ -944,6 +947,7 @@ class Bench:
                 "decided_p50_ms",
                 "decided_p99_ms",
                 "visible_p99_ms",
+                "sustained_rate",
                 "webhooks_s",
                 "webhook_p50_ms",
                 "webhook_p99_ms",
@@ -1213,7 +1217,7 @@ class Bench:
         name, ceiling = f"{mode}/d", f"ceiling/import-{mode}"
         want_import = self.opts.wanted(name)
         want_ceiling = want_import or self.opts.wanted(ceiling)  # (d) is always reported beside its ceiling
-        if not want_ceiling or STOP.is_set():
+        if not want_ceiling or STOP.is_set() or round_no > self.opts.import_rounds:
             return
         try:
             url = prepare_database(mode, SCRATCH_DB, self.tmpdir, self.opts.pg_admin_url)
@@ -1312,23 +1316,119 @@ class Bench:
     # -- (c) POST → webhook received ------------------------------------------------------
 
     def webhook_end_to_end(self, vigil: Vigil, receiver: Receiver, round_no: int) -> dict:
-        """(c) with the starter policy and a webhook endpoint at the receiver: first single-object
-        POSTs at saturation (as (a)), where the rate of webhooks received during the timed run is
-        the sustained end-to-end rate; then open loop at half that rate, where each object's
-        latency is its first webhook's receive time minus its POST's scheduled send time."""
-        sustained = self._webhooks_at_saturation(vigil, receiver, round_no)
-        if not sustained["webhooks_s"]:
-            raise RuntimeError(f"no webhook received during the saturation run: {sustained}")
-        latency = self._webhook_latency(vigil, receiver, round_no, max(20, int(sustained["webhooks_s"] / 2)))
+        """(c) with the starter policy and a webhook endpoint at the receiver. First single-object
+        POSTs at saturation (as (a)): its webhooks/s is a lower bound of the sustained rate, its
+        POST rate an upper bound. Then open-loop probes between the two (a geometric bisection):
+        the sustained rate is the highest POST rate at which the pipeline kept up (webhooks/s at
+        least 95 % of it, `jobs` and the webhook outbox bounded). Last, open loop at half that
+        rate, where each object's latency is its first webhook's receive time minus its POST's
+        scheduled send time."""
+        saturation = self._webhooks_at_saturation(vigil, receiver, round_no)
+        if not saturation["webhooks_s"]:
+            raise RuntimeError(f"no webhook received during the saturation run: {saturation}")
+        probes = self._search_sustained(vigil, receiver, round_no, saturation)
+        kept = [p for p in probes if p["kept_up"]]
+        best = max(kept, key=lambda p: p["offered_rate"]) if kept else None
+        sustained_rate = best["offered_rate"] if best else None
+        # Nothing kept up: the latency run falls back on half the saturation's webhook rate (as before).
+        half = max(20, int((sustained_rate or saturation["webhooks_s"]) / 2))
+        latency = self._webhook_latency(vigil, receiver, round_no, half)
+        # The queue verdict is the one at the sustained rate; with no rate kept up, the lowest probe's.
+        at = best or min(probes, key=lambda p: p["offered_rate"], default=None) or saturation
         return {
-            **{k: sustained[k] for k in ("webhooks_s", "req_s", "p99_ms", "delivered_share")},
+            "sustained_rate": sustained_rate,
+            "webhooks_s": at["webhooks_s"],  # webhooks/s received at that rate
+            "saturation_req_s": saturation["req_s"],
+            "saturation_webhooks_s": saturation["webhooks_s"],
+            "saturation_bounded": saturation["queue"]["bounded"] and saturation["outbox"]["bounded"],
+            "probes": [
+                {k: p[k] for k in ("offered_rate", "webhooks_s", "share", "jobs_bounded", "outbox_bounded", "kept_up")}
+                for p in probes
+            ],
             **{k: latency[k] for k in ("offered_rate", "webhook_p50_ms", "webhook_p99_ms", "webhook_missing")},
-            "queue": sustained.pop("queue"),
-            "outbox": sustained.pop("outbox"),
-            "cpu_pct": sustained.pop("cpu_pct"),
-            "sustained": sustained,
+            "queue": at["queue"],
+            "outbox": at["outbox"],
+            "cpu_pct": at["cpu_pct"],
+            "saturation": saturation,
+            "probe_runs": probes,
             "latency": latency,
         }
+
+    def _search_sustained(self, vigil: Vigil, receiver: Receiver, round_no: int, saturation: dict) -> list[dict]:
+        """Open-loop probes between the saturation's webhook rate (lo) and its POST rate (hi),
+        each at the geometric middle of what is left: up when the probe kept up, down when not.
+        When nothing has kept up by the last probe, it goes to lo itself. The range is widened
+        to at least [0.7 hi, hi] so that a few probes can still tell rates apart when the
+        saturation run delivered nearly everything (SQLite)."""
+        hi = max(saturation["req_s"], saturation["webhooks_s"], 20.0)  # open loop cannot beat the saturation
+        lo = max(20.0, min(saturation["webhooks_s"], 0.7 * hi))
+        probes: list[dict] = []
+        for index in range(self.opts.webhook_probes):
+            if STOP.is_set() or not vigil.alive():
+                break
+            last = index == self.opts.webhook_probes - 1
+            target = lo if last and probes and not any(p["kept_up"] for p in probes) else (lo * hi) ** 0.5
+            rate = int(round(target))
+            if any(p["offered_rate"] == rate for p in probes):
+                break  # the range has closed
+            probe = self._webhook_probe(vigil, receiver, round_no, index, rate)
+            probes.append(probe)
+            log(
+                f"    (c) probe {index + 1}/{self.opts.webhook_probes}: {rate} POST/s → {probe['webhooks_s']} "
+                f"webhooks/s ({fmt_pct(probe['share'])}), jobs {'bounded' if probe['jobs_bounded'] else 'GROWING'}, "
+                f"outbox {'bounded' if probe['outbox_bounded'] else 'GROWING'}: "
+                + ("kept up" if probe["kept_up"] else "did not keep up")
+            )
+            if probe["kept_up"]:
+                lo = rate
+            else:
+                hi = rate
+        return probes
+
+    def _webhook_probe(self, vigil: Vigil, receiver: Receiver, round_no: int, index: int, offered: int) -> dict:
+        """One open-loop run at `offered` POST/s (warm-up + timed run, data emptied before): did
+        every stage keep up? Webhooks/s = object versions of this run first received during the
+        timed window ÷ its length (in a steady state, as many as were posted)."""
+        vigil.reset()
+        receiver.reset()
+        prefix = f"q{round_no}c{index}"
+        records_file = self.tmpdir / f"records-{vigil.mode}-cq{index}-{round_no}.json"
+        jobs, outbox = self._samplers(vigil)
+        with CpuMeter({**vigil.pids(), "receiver": receiver.pid}) as cpu:
+            result = rate_load(self.opts, vigil.port, vigil.key, offered, prefix, records_file, poll_per_s=0)
+        for key in ("visible_n", "visible_p50_ms", "visible_p99_ms", "visible_max_ms", "poll_interval_ms",
+                    "polls_per_s", "polls", "poll_timeouts"):  # fmt: skip
+            result.pop(key, None)
+        start, end = result.pop("measure_start_epoch"), result.pop("send_end_epoch")
+        window = receiver.stats(prefix=prefix + "-", from_ms=start * 1000, to_ms=end * 1000)
+        webhooks_s = window["prefix_in_window"] / max(end - start, 1e-9)
+        result["queue"] = self.queue_report(vigil, jobs, start, end, offered)  # + a 3 s drain watch
+        result["outbox"] = self._outbox_report(vigil, outbox, start, end, offered)
+        records = json.loads(records_file.read_text())
+        records_file.unlink(missing_ok=True)
+        received = receiver.first_receipts(prefix + "-")  # by the end of the drain watch, no grace period
+        lags = sorted(received[oid] - sent for oid, sent in records if oid in received)
+        stats = receiver.stats()
+        share = webhooks_s / offered
+        result.update(
+            {
+                "offered_rate": offered,
+                "webhooks_s": round(webhooks_s, 1),
+                "share": round(share, 3),
+                "accepted_s": round(result["accepted"] / max(end - start, 1e-9), 1),
+                "jobs_bounded": result["queue"]["bounded"],
+                "outbox_bounded": result["outbox"]["bounded"],
+                "kept_up": share >= self.opts.keep_up_share
+                and result["queue"]["bounded"]
+                and result["outbox"]["bounded"],
+                "webhook_p50_ms": pct(lags, 50),
+                "webhook_p99_ms": pct(lags, 99),
+                "not_received_by_end_of_drain_watch": sum(1 for oid, _ in records if oid not in received),
+                "receiver": {k: stats[k] for k in ("received", "duplicates", "unsigned", "undecodable", "types")},
+                "cpu_pct": cpu.result,
+            }
+        )
+        return result
 
     def _samplers(self, vigil: Vigil) -> tuple[DepthSampler, DepthSampler]:
         jobs = DepthSampler(vigil.store)
@@ -1460,17 +1560,18 @@ def paired_ratios(bench: Bench, name: str, key: str, ceiling: str, ceiling_key: 
 def summarize(bench: Bench) -> tuple[list[dict], str]:
     rows: list[dict] = []
     http = median(bench.value("ceiling/http", "req_s"))
-    rows.append(
-        {
-            "config": "ceiling/http",
-            "scenario": "HTTP ceiling: bare ASGI single POST",
-            "mode": "—",
-            "result": f"{fmt_int(http)} req/s, "
-            f"p50 {fmt_ms(median(bench.value('ceiling/http', 'p50_ms')))} ms, "
-            f"p99 {fmt_ms(median(bench.value('ceiling/http', 'p99_ms')))} ms",
-            "rounds": bench.value("ceiling/http", "req_s"),
-        }
-    )
+    if any(r["config"] == "ceiling/http" for r in bench.runs):
+        rows.append(
+            {
+                "config": "ceiling/http",
+                "scenario": "HTTP ceiling: bare ASGI single POST",
+                "mode": "—",
+                "result": f"{fmt_int(http)} req/s, "
+                f"p50 {fmt_ms(median(bench.value('ceiling/http', 'p50_ms')))} ms, "
+                f"p99 {fmt_ms(median(bench.value('ceiling/http', 'p99_ms')))} ms",
+                "rounds": bench.value("ceiling/http", "req_s"),
+            }
+        )
     for mode, target in (("sqlite", 0.30), ("pg", 0.20)):
         for batch in (100, 1000):
             name = f"ceiling/storage-{mode}-{batch}"
@@ -1555,7 +1656,7 @@ def summarize(bench: Bench) -> tuple[list[dict], str]:
                     "queue": queue_summary(bench, name),
                 }
             )
-        rows += webhook_rows(bench, mode, http)
+        rows += webhook_rows(bench, mode)
         rows += import_rows(bench, mode)
     for row in rows:
         if "config" in row and "noise" not in row:
@@ -1564,30 +1665,55 @@ def summarize(bench: Bench) -> tuple[list[dict], str]:
     return rows, render(rows)
 
 
-def webhook_rows(bench: Bench, mode: str, http: float | None) -> list[dict]:
-    """(c): the sustained rate (beside the HTTP ceiling, as (a)) and the latency at half of it."""
+def webhook_rows(bench: Bench, mode: str) -> list[dict]:
+    """(c): the sustained rate (the highest open-loop POST rate that kept up), with its probes and
+    the saturation run's figures, then the latency at half of it."""
     name = f"{mode}/c"
     runs = [r for r in bench.runs if r["config"] == name]
     if not runs:
         return []
     ok = [r for r in runs if "error" not in r]
-    webhooks = bench.value(name, "webhooks_s")
-    ratio = median(paired_ratios(bench, name, "webhooks_s", "ceiling/http", "req_s"))
-    bounded = [r["queue"]["bounded"] and r["outbox"]["bounded"] for r in ok]
+    rates = bench.value(name, "sustained_rate")
+    found = [r for r in ok if r.get("sustained_rate")]
+    # Each round's probes in the order run: rate and whether it kept up (why not, in the notes).
+    probes = "; ".join(", ".join(f"{p['offered_rate']:,} {'ok' if p['kept_up'] else 'no'}" for p in r["probes"])
+                       for r in ok)  # fmt: skip
+    why = "; ".join(
+        f"round {r['round']}: "
+        + ", ".join(
+            f"{p['offered_rate']:,} POST/s → {fmt_int(p['webhooks_s'])} webhooks/s "
+            + ("kept up" if p["kept_up"] else probe_miss(p, bench.opts.keep_up_share))
+            for p in r["probes"]
+        )
+        for r in ok
+    )
+    saturation = (
+        f"saturation POST {fmt_int(median(bench.value(name, 'saturation_req_s')))} → "
+        f"{fmt_int(median(bench.value(name, 'saturation_webhooks_s')))} webhooks/s"
+        + ("" if all(r["saturation_bounded"] for r in ok) else ", queue GROWING")
+    )
+    if found:
+        result = (
+            f"{fmt_int(median(rates))} POST/s sustained → "
+            f"{fmt_int(median([r['webhooks_s'] for r in found]))} webhooks/s (probes {probes or '—'}; {saturation})"
+        )
+    else:
+        result = f"no probed rate kept up (probes {probes or '—'}; {saturation})"
     sustained = {
         "config": name,
         "scenario": "(c) POST → webhook, sustained (starter policy)",
         "mode": mode,
-        "result": f"{fmt_int(median(webhooks))} webhooks/s received "
-        f"(POST {fmt_int(median(bench.value(name, 'req_s')))} req/s, "
-        f"{fmt_pct(median(bench.value(name, 'delivered_share')))} of it)",
-        "ceiling": f"HTTP {fmt_int(http)} req/s",
-        "ratio": ratio,
-        "target": "queue bounded",
-        "verdict": "—" if not bounded else ("ok" if all(bounded) else "GROWING"),
-        "rounds": webhooks,
-        "queue": queue_summary(bench, name),
+        "result": result,
+        "ceiling": "—",
+        "ratio": None,
+        "target": "queue bounded at it",
+        # ok: in every round some rate kept up, and so jobs and the outbox were bounded at it.
+        "verdict": "—" if not ok else ("ok" if len(found) == len(ok) else f"GROWING in {len(ok) - len(found)} runs"),
+        "rounds": rates,
+        "queue": ("at the sustained rate: " if found else "at the lowest probe: ")
+        + queue_state([r["queue"] for r in ok]),
         "outbox": outbox_summary([r["outbox"] for r in ok]),
+        "probes": f"probes: {why}" if why else "—",
     }
     rate = median(bench.value(name, "offered_rate"))
     p99 = median(bench.value(name, "webhook_p99_ms"))
@@ -1599,7 +1725,8 @@ def webhook_rows(bench: Bench, mode: str, http: float | None) -> list[dict]:
         state += f", {missing} MISSING"
     latency = {
         "config": name,
-        "scenario": f"(c) POST → webhook, {fmt_int(rate)} POST/s (half of sustained)",
+        "scenario": f"(c) POST → webhook, {fmt_int(rate)} POST/s "
+        + ("(half of sustained)" if len(found) == len(ok) else "(half of sustained, or of saturation's webhooks/s)"),
         "mode": mode,
         "result": f"p50 {fmt_ms(median(bench.value(name, 'webhook_p50_ms')))} / p99 {fmt_ms(p99)} ms, "
         f"{missing} missing; decided p99 "
@@ -1617,6 +1744,14 @@ def webhook_rows(bench: Bench, mode: str, http: float | None) -> list[dict]:
         "errors": [],
     }
     return [sustained, latency]
+
+
+def probe_miss(probe: dict, share: float) -> str:
+    """Why a (c) probe did not keep up: webhooks short of the POST rate, or a queue growing."""
+    why = [] if probe["share"] >= share else [fmt_pct(probe["share"])]
+    why += [] if probe["jobs_bounded"] else ["jobs growing"]
+    why += [] if probe["outbox_bounded"] else ["outbox growing"]
+    return "no (" + ", ".join(why or ["?"]) + ")"
 
 
 def import_rows(bench: Bench, mode: str) -> list[dict]:
@@ -1651,7 +1786,7 @@ def import_rows(bench: Bench, mode: str) -> list[dict]:
     rows.append(
         {
             "config": name,
-            "scenario": f"(d) import of {count:,} objects",
+            "scenario": f"(d) import of {count:,} objects, {len(runs)} round(s)",
             "mode": mode,
             "result": f"{fmt_int(median(bench.value(name, 'ingest_objects_s')))} obj/s committed, peak RSS "
             f"{fmt_int(rss)} MB; evaluated {fmt_int(median(bench.value(name, 'evaluation_objects_s')))} obj/s, "
@@ -1743,12 +1878,16 @@ def render(rows: list[dict]) -> str:
             lines.append("-+-".join("-" * w for w in widths))
     notes = []
     for row in rows:
-        parts = [row[k] for k in ("queue", "outbox", "durable", "noise") if row.get(k) and row[k] != "—"]
+        parts = [row[k] for k in ("probes", "queue", "outbox", "durable", "noise") if row.get(k) and row[k] != "—"]
         parts += [f"ERROR: {e}" for e in row.get("errors", [])]
         if parts:
             notes.append(f"  {row['mode']:6} {row['scenario']}: " + "; ".join(parts))
     if notes:
-        lines += ["", "Queue depth (rows in jobs) during the timed runs, durability checks, machine noise:", *notes]
+        lines += [
+            "",
+            "Queue depth (rows in jobs) during the timed runs, (c) probes, durability checks, machine noise:",
+            *notes,
+        ]
     return "\n".join(lines)
 
 
@@ -1819,12 +1958,25 @@ def main() -> None:
         type=int,
         help="objects in the (d) import file (default 1,000,000; --quick 50,000)",
     )
+    parser.add_argument(
+        "--import-rounds",
+        type=int,
+        help="in how many rounds (the first ones) (d) runs: default 1 with 1,000,000 objects or more "
+        "(one import takes ~3 min per mode), else every round",
+    )
+    parser.add_argument(
+        "--webhook-probes",
+        type=int,
+        help="(c): open-loop probes searching for the sustained rate, after the saturation run (default 3, quick 2)",
+    )
     parser.add_argument("--out", default="", help="JSON results path (default bench/results/bench-<time>.json)")
     args = parser.parse_args()
 
     quick = args.quick
+    rounds = args.rounds or (1 if quick else 3)
+    import_objects = args.import_objects or (50_000 if quick else 1_000_000)
     opts = Options(
-        rounds=args.rounds or (1 if quick else 3),
+        rounds=rounds,
         duration=args.duration or (3 if quick else 10),
         warmup=args.warmup if args.warmup is not None else (1 if quick else 2),
         drain_s=3,
@@ -1833,9 +1985,11 @@ def main() -> None:
         wrk=None,
         pg_admin_url=None if args.no_pg else args.pg_url,
         profile=args.profile,
-        import_objects=args.import_objects or (50_000 if quick else 1_000_000),
+        import_objects=import_objects,
         import_finish_wait_s=20 if quick else 30,
         webhook_grace_s=10,
+        webhook_probes=max(1, args.webhook_probes or (2 if quick else 3)),
+        import_rounds=min(rounds, args.import_rounds or (1 if import_objects >= 1_000_000 else rounds)),
     )
     if opts.pg_admin_url:
         local_only(opts.pg_admin_url)
@@ -1864,7 +2018,7 @@ def main() -> None:
     started = time.time()
     log(
         f"load generator: {'wrk ' + opts.wrk if opts.wrk else 'Python (bench/loadgen.py)'}; "
-        f"rounds {opts.rounds}, "
+        f"rounds {opts.rounds} ((d): {opts.import_rounds}), "
         f"{opts.warmup} s warm-up + {opts.duration} s per run; modes {modes}; results {out_path}"
     )
     try:
@@ -1921,6 +2075,9 @@ def main() -> None:
             "import_objects": opts.import_objects,
             "import_finish_wait_s": opts.import_finish_wait_s,
             "webhook_grace_s": opts.webhook_grace_s,
+            "webhook_probes": opts.webhook_probes,
+            "webhook_keep_up_share": opts.keep_up_share,
+            "import_rounds": opts.import_rounds,
             "only": opts.only,
         },
         "table": rows,
@@ -1930,7 +2087,8 @@ def main() -> None:
     out_path.write_text(json.dumps(document, indent=1, default=str))
     print()
     print(
-        f"Vigil benchmark: {opts.rounds} round(s) of {opts.warmup} s warm-up + {opts.duration} s per run; "
+        f"Vigil benchmark: {opts.rounds} round(s) of {opts.warmup} s warm-up + {opts.duration} s per run "
+        f"((d) import: {opts.import_rounds} round(s) of {opts.import_objects:,} objects); "
         f"load: {document['options']['load_generator']}; code: {measured}; "
         "medians over rounds; ratio = median of per-round ratios"
     )

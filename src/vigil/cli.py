@@ -151,9 +151,7 @@ def api(host: Host = "127.0.0.1", port: Port = 8000, no_migrate: NoMigrate = Fal
 @app.command()
 def worker(
     no_migrate: NoMigrate = False,
-    metrics_port: Annotated[
-        int, typer.Option(help="Serve this worker's /metrics on 127.0.0.1:PORT (0: off).")
-    ] = 0,
+    metrics_port: Annotated[int, typer.Option(help="Serve this worker's /metrics on 127.0.0.1:PORT (0: off).")] = 0,
 ) -> None:
     """Run a worker only: claims evaluation jobs from the database."""
     settings = _settings()
