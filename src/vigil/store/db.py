@@ -9,8 +9,11 @@ PostgreSQL writes run concurrently; row locks and SKIP LOCKED keep them apart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -98,22 +101,16 @@ class Database:
             async with self.engine.connect() as sa_conn:
                 driver = (await sa_conn.get_raw_connection()).driver_connection
                 if self.is_sqlite:
-                    await driver.execute("BEGIN IMMEDIATE")
-                    transaction = None
+                    async with self._sqlite_direct(driver) as conn:
+                        yield conn
                 else:
                     transaction = driver.transaction()
                     await transaction.start()
-                try:
-                    yield DirectConnection(driver, "sqlite" if self.is_sqlite else "postgresql")
-                except BaseException:
-                    if transaction is None:
-                        await driver.execute("ROLLBACK")
-                    else:
+                    try:
+                        yield DirectConnection(driver, "postgresql")
+                    except BaseException:
                         await transaction.rollback()
-                    raise
-                if transaction is None:
-                    await driver.execute("COMMIT")
-                else:
+                        raise
                     await transaction.commit()
         except (OperationalError, DBAPIError) as exc:  # raised while SQLAlchemy connects
             if isinstance(exc, DBAPIError) and not _is_connectivity_error(exc):
@@ -122,6 +119,20 @@ class Database:
         except Exception as exc:
             if is_unavailable(exc):
                 raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
+            raise
+
+    @staticmethod
+    @asynccontextmanager
+    async def _sqlite_direct(driver: Any) -> AsyncIterator[DirectConnection]:
+        conn = DirectConnection(driver, "sqlite")
+        conn.hold("BEGIN IMMEDIATE")  # goes with the first statement that needs an answer
+        try:
+            yield conn
+            await conn.finish("COMMIT")
+        except BaseException:
+            if conn.began:  # a failed trip may or may not have left the transaction open
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await driver.execute("ROLLBACK")
             raise
 
     @asynccontextmanager
