@@ -13,8 +13,11 @@ runs made side by side):
   {sqlite,pg}/c0             POST → decision visible, open loop at half the (a) rate
   {sqlite,pg}/c0-100         the same at a fixed 100 POST/s
   {sqlite,pg}/c              POST → webhook received, starter policy, local receiver (bench/receiver.py):
-                             sustained objects/s at saturation, then p50/p99 open loop at half that rate
+                             the sustained rate (highest open-loop POST rate at which webhooks keep up and
+                             the queues stay bounded, probed after a saturation run), then p50/p99 open
+                             loop at half that rate
   {sqlite,pg}/d              bulk import of 1,000,000 objects (bench/import_bench.py): objects/s, peak RSS
+                             (in the first round only with 1,000,000 objects: --import-rounds)
   ceiling/storage-{sqlite,pg}-{100,1000}   raw upsert of the same rows (bench/storage_ceiling.py)
   ceiling/import-{sqlite,pg}  raw upsert of an import's rows, 1,000 per transaction (bench/import_bench.py)
 
@@ -1962,7 +1965,7 @@ def main() -> None:
         "--import-rounds",
         type=int,
         help="in how many rounds (the first ones) (d) runs: default 1 with 1,000,000 objects or more "
-        "(one import takes ~3 min per mode), else every round",
+        "(one import takes ~3 min per mode), else every round; 0 skips (d)",
     )
     parser.add_argument(
         "--webhook-probes",
@@ -1989,7 +1992,10 @@ def main() -> None:
         import_finish_wait_s=20 if quick else 30,
         webhook_grace_s=10,
         webhook_probes=max(1, args.webhook_probes or (2 if quick else 3)),
-        import_rounds=min(rounds, args.import_rounds or (1 if import_objects >= 1_000_000 else rounds)),
+        import_rounds=min(
+            rounds,
+            args.import_rounds if args.import_rounds is not None else (1 if import_objects >= 1_000_000 else rounds),
+        ),
     )
     if opts.pg_admin_url:
         local_only(opts.pg_admin_url)

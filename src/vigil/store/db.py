@@ -124,7 +124,7 @@ class Database:
     @staticmethod
     @asynccontextmanager
     async def _sqlite_direct(driver: Any) -> AsyncIterator[DirectConnection]:
-        conn = DirectConnection(driver, "sqlite")
+        conn = DirectConnection(driver, "sqlite", holds=True)
         conn.hold("BEGIN IMMEDIATE")  # goes with the first statement that needs an answer
         try:
             yield conn

@@ -78,6 +78,21 @@ class Result:
         return self._rows[0][0] if self._rows else None
 
 
+class _Held(Result):
+    """The answer to a statement held for the next trip (SQLite): no rows, no count yet."""
+
+    def __init__(self) -> None:
+        super().__init__([], 0)
+
+    @property  # type: ignore[override]
+    def rowcount(self) -> int:
+        raise RuntimeError("this statement was held until the next trip; its row count is not known")
+
+    @rowcount.setter
+    def rowcount(self, value: int) -> None:
+        pass
+
+
 def _returns_rows(sql: str) -> bool:
     head = sql.lstrip()[:7].upper()
     return head.startswith(("SELECT", "WITH")) or "RETURNING" in sql.upper()
@@ -86,17 +101,19 @@ def _returns_rows(sql: str) -> bool:
 class DirectConnection:
     """One transaction on an asyncpg or aiosqlite connection (begun and ended by Database).
 
-    SQLite: statements whose answer nobody reads (BEGIN, executemany writes) are held and sent
-    with the next statement that returns something, or with COMMIT. Each trip to aiosqlite's
+    SQLite: statements that return no rows (BEGIN, writes without RETURNING) are held and sent
+    with the next statement that returns rows, or with COMMIT; their row count is not known
+    (reading it raises). Each trip to aiosqlite's
     thread waits for a turn of the busy event loop, and SQLite has one writer: an ingest flush
     took 8 trips, now 3, and the next flush waits that much less (measured: docs/decisions.md).
     A held statement that fails raises at that later trip, inside the same transaction.
     """
 
-    def __init__(self, driver: Any, dialect: str) -> None:
+    def __init__(self, driver: Any, dialect: str, holds: bool = False) -> None:
         self._driver = driver
         self.dialect = _Dialect(dialect)
         self._pg = dialect == "postgresql"
+        self._holds = holds and not self._pg  # SQLite write transactions (Database.write_direct)
         self._held: list[tuple[str, Any, bool]] = []  # SQLite: (sql, parameters, many)
         self.began = False  # SQLite: a statement of this transaction reached the database
 
@@ -126,7 +143,7 @@ class DirectConnection:
         """Positional rows, driver syntax (SQLite's '?'); executemany."""
         if self._pg:
             raise TypeError("exec_driver_sql is for SQLite's positional statements")
-        self.hold(sql, list(rows), many=True)
+        await self._send_many(sql, list(rows))
 
     async def _execute(self, sql: str, params: dict[str, Any]) -> Result:
         if self._pg:
@@ -141,6 +158,9 @@ class DirectConnection:
             status = await self._driver.execute(numbered, *args)
             tail = status.rsplit(" ", 1)[-1]
             return Result([], int(tail) if tail.isdigit() else -1)
+        if self._holds and not _returns_rows(sql):
+            self.hold(sql, params)
+            return _Held()
         held, self._held = self._held, []
         self.began = True
         return await self._driver._execute(_sqlite_batch, self._driver._conn, held, sql, params)
@@ -152,7 +172,13 @@ class DirectConnection:
             numbered, names = _to_numbered(sql)
             await self._driver.executemany(numbered, [[p[name] for name in names] for p in params])
         else:
-            self.hold(sql, params, many=True)
+            await self._send_many(sql, params)
+
+    async def _send_many(self, sql: str, rows: Any) -> None:
+        if self._holds:
+            self.hold(sql, rows, many=True)
+        else:
+            await self._driver.executemany(sql, rows)
 
 
 def _sqlite_batch(
