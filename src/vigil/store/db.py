@@ -82,36 +82,32 @@ class Database:
     @asynccontextmanager
     async def read_direct(self) -> AsyncIterator[DirectConnection]:
         """Reads straight to the driver, each statement on its own (no snapshot across them)."""
-        try:
-            async with self.engine.connect() as sa_conn:
-                driver = (await sa_conn.get_raw_connection()).driver_connection
-                yield DirectConnection(driver, "sqlite" if self.is_sqlite else "postgresql")
-        except (OperationalError, DBAPIError) as exc:  # raised while SQLAlchemy connects
-            if isinstance(exc, DBAPIError) and not _is_connectivity_error(exc):
-                raise
-            raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
-        except Exception as exc:
-            if is_unavailable(exc):
-                raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
-            raise
+        async with self._driver() as driver:
+            yield DirectConnection(driver, "sqlite" if self.is_sqlite else "postgresql")
 
     @asynccontextmanager
     async def _direct_transaction(self) -> AsyncIterator[DirectConnection]:
+        async with self._driver() as driver:
+            if self.is_sqlite:
+                async with self._sqlite_direct(driver) as conn:
+                    yield conn
+                return
+            transaction = driver.transaction()
+            await transaction.start()
+            try:
+                yield DirectConnection(driver, "postgresql")
+            except BaseException:
+                await transaction.rollback()
+                raise
+            await transaction.commit()
+
+    @asynccontextmanager
+    async def _driver(self) -> AsyncIterator[Any]:
+        """The driver's own connection, from SQLAlchemy's pool; an unreachable database (while
+        connecting or during the block) becomes StoreUnavailable."""
         try:
             async with self.engine.connect() as sa_conn:
-                driver = (await sa_conn.get_raw_connection()).driver_connection
-                if self.is_sqlite:
-                    async with self._sqlite_direct(driver) as conn:
-                        yield conn
-                else:
-                    transaction = driver.transaction()
-                    await transaction.start()
-                    try:
-                        yield DirectConnection(driver, "postgresql")
-                    except BaseException:
-                        await transaction.rollback()
-                        raise
-                    await transaction.commit()
+                yield (await sa_conn.get_raw_connection()).driver_connection
         except (OperationalError, DBAPIError) as exc:  # raised while SQLAlchemy connects
             if isinstance(exc, DBAPIError) and not _is_connectivity_error(exc):
                 raise
