@@ -1392,16 +1392,9 @@ class Bench:
         """One open-loop run at `offered` POST/s (warm-up + timed run, data emptied before): did
         every stage keep up? Webhooks/s = object versions of this run first received during the
         timed window ÷ its length (in a steady state, as many as were posted)."""
-        vigil.reset()
-        receiver.reset()
         prefix = f"q{round_no}c{index}"
         records_file = self.tmpdir / f"records-{vigil.mode}-cq{index}-{round_no}.json"
-        jobs, outbox = self._samplers(vigil)
-        with CpuMeter({**vigil.pids(), "receiver": receiver.pid}) as cpu:
-            result = rate_load(self.opts, vigil.port, vigil.key, offered, prefix, records_file, poll_per_s=0)
-        for key in ("visible_n", "visible_p50_ms", "visible_p99_ms", "visible_max_ms", "poll_interval_ms",
-                    "polls_per_s", "polls", "poll_timeouts"):  # fmt: skip
-            result.pop(key, None)
+        result, jobs, outbox, cpu = self._webhook_run(vigil, receiver, offered, prefix, records_file)
         start, end = result.pop("measure_start_epoch"), result.pop("send_end_epoch")
         window = receiver.stats(prefix=prefix + "-", from_ms=start * 1000, to_ms=end * 1000)
         webhooks_s = window["prefix_in_window"] / max(end - start, 1e-9)
@@ -1473,17 +1466,26 @@ class Bench:
         result["receiver"] = {k: after[k] for k in ("received", "duplicates", "unsigned", "undecodable", "types")}
         return result
 
-    def _webhook_latency(self, vigil: Vigil, receiver: Receiver, round_no: int, offered: int) -> dict:
+    def _webhook_run(
+        self, vigil: Vigil, receiver: Receiver, offered: int, prefix: str, records_file: Path
+    ) -> tuple[dict, Any, Any, CpuMeter]:
+        """One open-loop run of (c) from empty tables and an empty receiver log; the webhooks,
+        not GET polling, are the signal. Returns the load's result, the jobs and outbox
+        samplers, and the CPU meter."""
         vigil.reset()
         receiver.reset()
-        prefix = f"h{round_no}c"
-        records_file = self.tmpdir / f"records-{vigil.mode}-c-{round_no}.json"
         jobs, outbox = self._samplers(vigil)
         with CpuMeter({**vigil.pids(), "receiver": receiver.pid}) as cpu:
             result = rate_load(self.opts, vigil.port, vigil.key, offered, prefix, records_file, poll_per_s=0)
         for key in ("visible_n", "visible_p50_ms", "visible_p99_ms", "visible_max_ms", "poll_interval_ms",
                     "polls_per_s", "polls", "poll_timeouts"):  # fmt: skip
-            result.pop(key, None)  # no GET polling here: the webhook is the signal
+            result.pop(key, None)
+        return result, jobs, outbox, cpu
+
+    def _webhook_latency(self, vigil: Vigil, receiver: Receiver, round_no: int, offered: int) -> dict:
+        prefix = f"h{round_no}c"
+        records_file = self.tmpdir / f"records-{vigil.mode}-c-{round_no}.json"
+        result, jobs, outbox, cpu = self._webhook_run(vigil, receiver, offered, prefix, records_file)
         start, end = result.pop("measure_start_epoch"), result.pop("send_end_epoch")
         records = json.loads(records_file.read_text())
         records_file.unlink(missing_ok=True)
