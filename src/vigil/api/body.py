@@ -6,22 +6,36 @@ from typing import Any
 
 import msgspec
 from starlette.requests import Request
+from starlette.types import Receive
 
 from vigil.errors import BadRequest, TooLarge
 
 
+class ClientGone(Exception):
+    """The client disconnected before sending the whole body: nothing was stored."""
+
+
 async def read_body(request: Request, max_bytes: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    return await read_receive(request.receive, request.headers.get("content-length", ""), max_bytes)
+
+
+async def read_receive(receive: Receive, declared: str, max_bytes: int) -> bytes:
+    """The whole body from ASGI `receive`, refused as soon as it passes `max_bytes`."""
+    if declared.isdigit() and int(declared) > max_bytes:
         raise TooLarge(f"the body is {declared} bytes; at most {max_bytes} are accepted")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > max_bytes:
             raise TooLarge(f"the body is over {max_bytes} bytes, the most accepted")
+        if not message.get("more_body", False):
+            return chunk if not chunks else b"".join([*chunks, chunk])
         chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:

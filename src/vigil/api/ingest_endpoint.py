@@ -19,8 +19,10 @@ import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vigil import metrics
+from vigil.api.auth import authorize
+from vigil.api.body import ClientGone, read_receive
 from vigil.api.errors import unexpected_error, vigil_error_response
-from vigil.errors import Forbidden, TooLarge, Unauthorized, VigilError
+from vigil.errors import VigilError
 from vigil.ids import new_id
 from vigil.service import ingest
 from vigil.service.group_commit import GroupCommitter
@@ -46,10 +48,6 @@ def is_ingest(scope: Scope) -> bool:
         and "\x00" not in path
         and not scope.get("root_path")
     )
-
-
-class ClientGone(Exception):
-    """The client disconnected before sending the whole body: nothing was stored."""
 
 
 class IngestEndpoint:
@@ -118,48 +116,14 @@ class IngestEndpoint:
     async def _accept(
         self, scope: Scope, receive: Receive, authorization: bytes, content_length: bytes
     ) -> ingest.Submission:
-        kind, _, key = authorization.decode("latin-1").partition(" ")
-        key = key.strip()
-        if kind.lower() != "bearer" or not key:
-            raise Unauthorized("missing API key: send 'Authorization: Bearer sk_…'")
-        principal = await self._auth.principal(key)
-        if principal is None:
-            raise Unauthorized("unknown or revoked API key; create one with 'vigil keys create --team NAME'")
-        if SCOPE not in principal.scopes and "admin" not in principal.scopes:
-            raise Forbidden(
-                f"this API key lacks the '{SCOPE}' scope; create a key with it ('vigil keys create --scopes {SCOPE}')"
-            )
-        body = await self._read_body(receive, content_length)
+        principal = await authorize(self._auth, authorization.decode("latin-1"), SCOPE)
+        body = await read_receive(receive, content_length.decode("latin-1"), self._max_body)
         namespace = scope["path"][len(PREFIX) :]
         submission = ingest.prepare(principal.team_id, namespace, body, self._limits)
         await self._committer.submit(submission)
         self._objects.inc(submission.size)
         self._on_commit()
         return submission
-
-    async def _read_body(self, receive: Receive, content_length: bytes) -> bytes:
-        limit = self._max_body
-        if content_length.isdigit() and int(content_length) > limit:
-            raise TooLarge(f"the body is {content_length.decode()} bytes; at most {limit} are accepted")
-        message = await receive()
-        body: bytes = message.get("body", b"")
-        if message["type"] == "http.request" and not message.get("more_body", False):
-            if len(body) > limit:
-                raise TooLarge(f"the body is over {limit} bytes, the most accepted")
-            return body
-        chunks = [body]
-        size = len(body)
-        while True:
-            if message["type"] == "http.disconnect":
-                raise ClientGone()
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-            message = await receive()
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise TooLarge(f"the body is over {limit} bytes, the most accepted")
-            chunks.append(chunk)
 
 
 async def _answer(response: ASGIApp, scope: Scope, receive: Receive, send: Send, request_id: tuple) -> None:
