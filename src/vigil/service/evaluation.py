@@ -51,7 +51,7 @@ async def run_once(db: Database, policy: Policy) -> int:
         await requests.mark_ingesting(conn, [j.request_id for j in jobs if j.request_id], now)
     if not jobs:
         return 0
-    async with db.read_direct() as conn:
+    async with db.direct() as conn:
         inputs = await evaluations.load(conn, [job.id for job in jobs])
     # Policies, parents and images for the whole batch; a fault here fails each object, not the loop.
     items = {

@@ -16,7 +16,7 @@ from vigil.errors import BadRequest, TooLarge
 from vigil.ids import new_id
 from vigil.service import validate
 from vigil.service.merge_patch import merge_patch
-from vigil.store import namespaces, notify, objects, queue, requests
+from vigil.store import ingest_pg, namespaces, notify, objects, queue, requests
 from vigil.store.clock import now_ms
 from vigil.store.db import Database
 
@@ -116,10 +116,22 @@ def prepare(team_id: str, namespace: str, body: bytes, limits: Limits) -> Submis
 
 
 async def write_submissions(db: Database, submissions: Sequence[Submission]) -> None:
-    """The group-commit writer: every submission's rows in one transaction."""
+    """The group-commit writer: every submission's rows in one transaction.
+
+    On PostgreSQL that is first tried as one statement on its own (store/ingest_pg.py: one
+    round trip instead of five); it declines, writing nothing, when a namespace is new or in
+    merge mode, and the transaction below handles those."""
     started = time.perf_counter()
-    async with db.write_direct() as conn:
-        await write_in(conn, submissions, now_ms())
+    now = now_ms()
+    written = False
+    if not db.is_sqlite and all(s.schema_patch is None for s in submissions):
+        async with db.direct() as conn:
+            written = await ingest_pg.add(
+                conn, _pg_entries(submissions), _new_requests(submissions), queue.EVALUATE, now, notify.JOBS_CHANNEL
+            )
+    if not written:
+        async with db.write_direct() as conn:
+            await write_in(conn, submissions, now)
     metrics.INGEST_COMMIT_SECONDS.observe(time.perf_counter() - started)
     metrics.INGEST_COMMIT_SUBMISSIONS.observe(len(submissions))
 
@@ -129,7 +141,9 @@ async def write_in(conn: Any, submissions: Sequence[Submission], now: int) -> No
     groups: dict[tuple[str, str], list[Submission]] = defaultdict(list)
     for submission in submissions:
         groups[(submission.team_id, submission.namespace)].append(submission)
+    pg = conn.dialect.name == "postgresql"
     jobs: list[queue.NewJob] = []
+    replace: list[Submission] = []  # PostgreSQL, replace mode: written by one statement below
     # Sorted, so concurrent transactions take namespace and object locks in one order.
     for (team_id, namespace), group in sorted(groups.items()):
         settings = await namespaces.ensure(conn, team_id, namespace, now)
@@ -141,23 +155,41 @@ async def write_in(conn: Any, submissions: Sequence[Submission], now: int) -> No
             settings = {**settings, "schema": schema, "update_mode": settings.get("update_mode", "replace")}
             await namespaces.put_settings(conn, team_id, namespace, settings, now)
         merge = settings.get("update_mode") == "merge"
-        if conn.dialect.name == "postgresql" and not merge:
-            entries = [objects.Entry(oid, doc, rid, idx) for oid, _, doc, rid, idx in _entries(group)]
-            await objects.add_versions_pg(conn, team_id, namespace, entries, queue.EVALUATE, now)
+        if pg and not merge:
+            replace.extend(group)
             continue
         versions = await _store_versions(conn, team_id, namespace, group, merge, now)
         jobs.extend(
             queue.NewJob(queue.EVALUATE, team_id, namespace, v.object_id, v.version, v.request_id) for v in versions
         )
-    new_requests = [
+    await queue.enqueue(conn, jobs, now)
+    if pg:
+        # With the request rows and NOTIFY (delivered to workers when this commits).
+        written = await ingest_pg.add(
+            conn, _pg_entries(replace), _new_requests(submissions), queue.EVALUATE, now, notify.JOBS_CHANNEL
+        )
+        if not written:  # a namespace was removed or switched to merge mode since ensure() read it
+            raise RuntimeError("a namespace's settings changed during the ingest transaction")
+        return
+    new_requests = _new_requests(submissions)
+    if new_requests:
+        await requests.insert_many(conn, new_requests, now)
+
+
+def _new_requests(submissions: Sequence[Submission]) -> list[requests.NewRequest]:
+    return [
         requests.NewRequest(s.request_id, s.team_id, s.namespace, s.kind, s.size) for s in submissions if s.new_request
     ]
-    await queue.enqueue(conn, jobs, now)
-    # NOTIFY wakes workers when this commits (PostgreSQL); sent with the request rows when there are.
-    if new_requests:
-        await requests.insert_many(conn, new_requests, now, notify_channel=notify.JOBS_CHANNEL)
-    if not new_requests or conn.dialect.name != "postgresql":
-        await notify.notify(conn, notify.JOBS_CHANNEL)
+
+
+def _pg_entries(submissions: Sequence[Submission]) -> list[ingest_pg.Entry]:
+    return [
+        ingest_pg.Entry(submission.team_id, submission.namespace, object_id, doc, submission.request_id, index)
+        for submission in submissions
+        for index, (object_id, _, doc) in zip(
+            submission.indexes or range(submission.size), submission.items, strict=True
+        )
+    ]
 
 
 def _entries(group: list[Submission]) -> list[tuple[str, dict[str, Any], str, str, int]]:

@@ -292,7 +292,7 @@ async def prepare(
     images. One read transaction; the images are fetched after it."""
     run = run or runtime()
     prepared = Prepared()
-    async with db.read_direct() as conn:
+    async with db.direct() as conn:
         if draft is not None:
             prepared.policies = {(i.team_id, i.namespace): _Entry(draft, None, {}) for i in items}
         else:

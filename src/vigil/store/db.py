@@ -80,8 +80,9 @@ class Database:
                 yield conn
 
     @asynccontextmanager
-    async def read_direct(self) -> AsyncIterator[DirectConnection]:
-        """Reads straight to the driver, each statement on its own (no snapshot across them)."""
+    async def direct(self) -> AsyncIterator[DirectConnection]:
+        """Statements straight to the driver, each a transaction of its own (autocommit): for
+        reads that need no snapshot across them, and single statements that write all or nothing."""
         async with self._driver() as driver:
             yield DirectConnection(driver, "sqlite" if self.is_sqlite else "postgresql")
 

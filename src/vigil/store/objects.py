@@ -33,64 +33,6 @@ class Latest:
     data_json: str
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One accepted object, in arrival order."""
-
-    object_id: str
-    data_json: str
-    request_id: str
-    request_idx: int
-
-
-# Latest state, a version row and an evaluation job per entry: one statement (a round trip and
-# a JSON parse per object fewer than three statements). `k` numbers an id's entries 1..n in
-# arrival order; the upsert adds n versions and returns the newest, and entry k gets
-# newest - n + k. The last entry's parsed document is reused for its version row.
-_ADD_VERSIONS_PG = sql(
-    "WITH e AS (SELECT * FROM unnest(CAST(:o AS text[]), CAST(:d AS text[]), CAST(:r AS text[]), "
-    "CAST(:i AS int[]), CAST(:k AS int[]), CAST(:n AS int[])) AS e(object_id, data, request_id, request_idx, k, n)), "
-    "up AS (INSERT INTO objects (team_id, namespace, object_id, version, data, created_at_ms, updated_at_ms) "
-    "SELECT :team, :ns, e.object_id, e.n, CAST(e.data AS jsonb), :now, :now FROM e WHERE e.k = e.n "
-    "ORDER BY e.object_id ON CONFLICT (team_id, namespace, object_id) DO UPDATE SET "
-    "version = objects.version + excluded.version, data = excluded.data, updated_at_ms = excluded.updated_at_ms "
-    "RETURNING object_id, version, data), "
-    "v AS (INSERT INTO object_versions (team_id, namespace, object_id, version, data, request_id, request_idx, "
-    "created_at_ms) SELECT :team, :ns, e.object_id, up.version - e.n + e.k, "
-    "CASE WHEN e.k = e.n THEN up.data ELSE CAST(e.data AS jsonb) END, e.request_id, e.request_idx, :now "
-    "FROM e JOIN up USING (object_id) RETURNING object_id, version, request_id) "
-    "INSERT INTO jobs (kind, team_id, namespace, object_id, version, request_id, run_after_ms, attempts, "
-    "created_at_ms) SELECT :kind, :team, :ns, v.object_id, v.version, v.request_id, :now, 0, :now FROM v"
-)
-
-
-async def add_versions_pg(
-    conn: AsyncConnection, team_id: str, namespace: str, entries: Sequence[Entry], job_kind: str, now_ms: int
-) -> None:
-    """PostgreSQL, replace mode: store every entry as the next version of its id, and queue a
-    `job_kind` job for each version, in one statement."""
-    totals: dict[str, int] = {}
-    ordinals = []
-    for entry in entries:
-        totals[entry.object_id] = ordinal = totals.get(entry.object_id, 0) + 1
-        ordinals.append(ordinal)
-    await conn.execute(
-        _ADD_VERSIONS_PG,
-        {
-            "team": team_id,
-            "ns": namespace,
-            "now": now_ms,
-            "kind": job_kind,
-            "o": [e.object_id for e in entries],
-            "d": [e.data_json for e in entries],
-            "r": [e.request_id for e in entries],
-            "i": [e.request_idx for e in entries],
-            "k": ordinals,
-            "n": [totals[e.object_id] for e in entries],
-        },
-    )
-
-
 async def lock_latest(
     conn: AsyncConnection, team_id: str, namespace: str, ids: Sequence[str], now_ms: int
 ) -> dict[str, tuple[int, Any]]:
