@@ -121,15 +121,15 @@ class Database:
     @staticmethod
     @asynccontextmanager
     async def _sqlite_direct(driver: Any) -> AsyncIterator[DirectConnection]:
-        conn = DirectConnection(driver, "sqlite", holds=True)
-        conn.hold("BEGIN IMMEDIATE")  # goes with the first statement that needs an answer
+        # BEGIN IMMEDIATE may wait (busy_timeout) for another process's write lock: in
+        # aiosqlite's thread. Once it is held, statements and COMMIT run on this thread.
+        await driver._execute(driver._conn.execute, "BEGIN IMMEDIATE")
         try:
-            yield conn
-            await conn.finish("COMMIT")
+            yield DirectConnection(driver, "sqlite", inline=True)
+            driver._conn.execute("COMMIT")
         except BaseException:
-            if conn.began:  # a failed trip may or may not have left the transaction open
-                with contextlib.suppress(sqlite3.OperationalError):
-                    await driver.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.OperationalError):  # a failed COMMIT may have ended it
+                driver._conn.execute("ROLLBACK")
             raise
 
     @asynccontextmanager

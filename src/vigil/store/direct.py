@@ -78,54 +78,28 @@ class Result:
         return self._rows[0][0] if self._rows else None
 
 
-class _Held(Result):
-    """The answer to a statement held for the next trip (SQLite): no rows, no count yet."""
-
-    def __init__(self) -> None:
-        super().__init__([], 0)
-
-    @property  # type: ignore[override]
-    def rowcount(self) -> int:
-        raise RuntimeError("this statement was held until the next trip; its row count is not known")
-
-    @rowcount.setter
-    def rowcount(self, value: int) -> None:
-        pass
-
-
 def _returns_rows(sql: str) -> bool:
     head = sql.lstrip()[:7].upper()
     return head.startswith(("SELECT", "WITH")) or "RETURNING" in sql.upper()
 
 
 class DirectConnection:
-    """One transaction on an asyncpg or aiosqlite connection (begun and ended by Database).
+    """Statements on an asyncpg or aiosqlite connection (transactions begun and ended by Database).
 
-    SQLite: statements that return no rows (BEGIN, writes without RETURNING) are held and sent
-    with the next statement that returns rows, or with COMMIT; their row count is not known
-    (reading it raises). Each trip to aiosqlite's
-    thread waits for a turn of the busy event loop, and SQLite has one writer: an ingest flush
-    took 8 trips, now 3, and the next flush waits that much less (measured: docs/decisions.md).
-    A held statement that fails raises at that later trip, inside the same transaction.
+    SQLite write transactions (`inline=True`) run their statements on the event loop's own
+    thread, not aiosqlite's: each trip to that thread needs the GIL back from a busy event loop
+    (up to the 5 ms switch interval), and executemany gives the GIL up at every row. Measured
+    side by side: `vigil serve` took 45 % more single-object POSTs a second and 20 % more objects
+    in batches of 1,000 (docs/decisions.md, "SQLite writes run on the event loop's thread").
+    The statements are SQLite's C code working on pages in memory, for microseconds per row;
+    BEGIN IMMEDIATE, which may wait for another process's write lock, still goes to the thread.
     """
 
-    def __init__(self, driver: Any, dialect: str, holds: bool = False) -> None:
+    def __init__(self, driver: Any, dialect: str, inline: bool = False) -> None:
         self._driver = driver
         self.dialect = _Dialect(dialect)
         self._pg = dialect == "postgresql"
-        self._holds = holds and not self._pg  # SQLite write transactions (Database.write_direct)
-        self._held: list[tuple[str, Any, bool]] = []  # SQLite: (sql, parameters, many)
-        self.began = False  # SQLite: a statement of this transaction reached the database
-
-    def hold(self, sql: str, parameters: Any = (), many: bool = False) -> None:
-        """SQLite: send `sql` with the next trip."""
-        self._held.append((sql, parameters, many))
-
-    async def finish(self, sql: str) -> None:
-        """SQLite: send what is held, then `sql` (COMMIT), in one trip."""
-        held, self._held = self._held, []
-        self.began = True
-        await self._driver._execute(_sqlite_batch, self._driver._conn, held, sql, {})
+        self._inline = inline and not self._pg
 
     async def execute(self, statement: Any, parameters: Any = None) -> Result:
         if not isinstance(statement, sa.TextClause):
@@ -143,7 +117,7 @@ class DirectConnection:
         """Positional rows, driver syntax (SQLite's '?'); executemany."""
         if self._pg:
             raise TypeError("exec_driver_sql is for SQLite's positional statements")
-        await self._send_many(sql, list(rows))
+        await self._sqlite_many(sql, list(rows))
 
     async def _execute(self, sql: str, params: dict[str, Any]) -> Result:
         if self._pg:
@@ -158,12 +132,9 @@ class DirectConnection:
             status = await self._driver.execute(numbered, *args)
             tail = status.rsplit(" ", 1)[-1]
             return Result([], int(tail) if tail.isdigit() else -1)
-        if self._holds and not _returns_rows(sql):
-            self.hold(sql, params)
-            return _Held()
-        held, self._held = self._held, []
-        self.began = True
-        return await self._driver._execute(_sqlite_batch, self._driver._conn, held, sql, params)
+        if self._inline:
+            return _sqlite_run(self._driver._conn, sql, params)
+        return await self._driver._execute(_sqlite_run, self._driver._conn, sql, params)
 
     async def _executemany(self, sql: str, params: list[dict[str, Any]]) -> None:
         if not params:
@@ -172,24 +143,17 @@ class DirectConnection:
             numbered, names = _to_numbered(sql)
             await self._driver.executemany(numbered, [[p[name] for name in names] for p in params])
         else:
-            await self._send_many(sql, params)
+            await self._sqlite_many(sql, params)
 
-    async def _send_many(self, sql: str, rows: Any) -> None:
-        if self._holds:
-            self.hold(sql, rows, many=True)
+    async def _sqlite_many(self, sql: str, rows: Any) -> None:
+        if self._inline:
+            self._driver._conn.executemany(sql, rows)
         else:
             await self._driver.executemany(sql, rows)
 
 
-def _sqlite_batch(
-    conn: sqlite3.Connection, held: list[tuple[str, Any, bool]], sql: str, params: dict[str, Any]
-) -> Result:
-    """Runs in aiosqlite's thread: the held statements, then `sql` with its rows and row count."""
-    for held_sql, held_params, many in held:
-        if many:
-            conn.executemany(held_sql, held_params)
-        else:
-            conn.execute(held_sql, held_params)
+def _sqlite_run(conn: sqlite3.Connection, sql: str, params: dict[str, Any]) -> Result:
+    """One statement, with its rows and row count (on the loop's thread, or in aiosqlite's)."""
     cursor = conn.execute(sql, params)
     try:
         if cursor.description is None:
