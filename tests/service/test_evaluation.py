@@ -3,6 +3,7 @@ reaches a terminal state (a failed decision, counted in the request's error summ
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from tests.helpers import run_sync
@@ -38,6 +39,8 @@ def test_job_claimed_past_max_attempts_becomes_a_failed_decision(fresh_backend):
             second = ingest.Submission(team, "products", new_id("req"), [("fine", fine, json.dumps(fine))])
             await ingest.write_submissions(db, [second])
             policy = evaluation.Policy(batch_size=10, lease_ms=30_000, max_attempts=2)
+            while now_ms() <= start + 5:  # the last lease (start + 4, 1 ms) has run out
+                await asyncio.sleep(0.002)
             assert await evaluation.run_once(db, policy) == 2
             assert await evaluation.run_once(db, policy) == 0
             answers = [

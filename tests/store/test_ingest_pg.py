@@ -80,12 +80,8 @@ def test_one_statement_writes_every_namespace_in_arrival_order_and_notifies(db_u
                         sql("SELECT team_id, namespace, version, data->>'n' AS n FROM objects ORDER BY 1, 2")
                     )
                 ).all()
-                jobs = (
-                    await conn.execute(sql("SELECT team_id, namespace, version FROM jobs ORDER BY 1, 2, 3"))
-                ).all()
-                reqs = (
-                    await conn.execute(sql("SELECT id, status, total, pending FROM requests ORDER BY id"))
-                ).all()
+                jobs = (await conn.execute(sql("SELECT team_id, namespace, version FROM jobs ORDER BY 1, 2, 3"))).all()
+                reqs = (await conn.execute(sql("SELECT id, status, total, pending FROM requests ORDER BY id"))).all()
             assert [tuple(v) for v in versions] == [
                 ("t1", "a", "x", 1, "1", "r1", 0),
                 ("t1", "a", "x", 2, "3", "r1", 1),

@@ -20,13 +20,14 @@ from vigil import metrics
 from vigil.engine.models import EvaluationError
 from vigil.errors import StoreUnavailable
 from vigil.service import policies, webhook_events, webhooks
-from vigil.store import decisions, evaluations, queue, requests
+from vigil.store import decisions, evaluations, queue, requests, statistics
 from vigil.store.clock import now_ms
 from vigil.store.db import Database
 
 log = structlog.get_logger("vigil.evaluation")
 YIELD_EVERY = 8  # objects evaluated between two turns of the event loop (≈ 2-4 ms of CPU)
 _SUCCEEDED = metrics.EVALUATIONS.labels("succeeded")  # resolved once: labels() costs µs per call
+_CLAIMS = statistics.ClaimWatch("jobs")  # a slow claim refreshes the queue's statistics
 
 
 # Seconds before attempt n+1 of a failed evaluation: 1, 4, 16, 64 … capped at 10 minutes.
@@ -45,10 +46,12 @@ class Policy:
 async def run_once(db: Database, policy: Policy) -> int:
     """Claim and finish one batch. Returns how many jobs were claimed (0: the queue is empty)."""
     token = secrets.token_hex(12)
+    started = time.monotonic()
     async with db.write_direct() as conn:
         now = now_ms()
         jobs = await queue.claim(conn, queue.EVALUATE, token, policy.batch_size, now, policy.lease_ms)
         await requests.mark_ingesting(conn, [j.request_id for j in jobs if j.request_id], now)
+    await _CLAIMS.claimed(db, time.monotonic() - started)
     if not jobs:
         return 0
     async with db.direct() as conn:

@@ -13,18 +13,10 @@ from collections.abc import Callable
 
 import asyncpg
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from vigil.store.direct import sql
 
 log = structlog.get_logger("vigil.notify")
 
 JOBS_CHANNEL = "vigil_jobs"
-
-
-async def notify(conn: AsyncConnection, channel: str) -> None:
-    if conn.dialect.name == "postgresql":
-        await conn.execute(sql("SELECT pg_notify(:channel, '')"), {"channel": channel})
 
 
 async def listen_forever(dsn: str, channel: str, on_notify: Callable[[], None], stopping: asyncio.Event) -> None:

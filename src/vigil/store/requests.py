@@ -43,32 +43,9 @@ class RequestRecord:
     created_at_ms: int
 
 
-async def insert_many(
-    conn: AsyncConnection, new: Sequence[NewRequest], now_ms: int, notify_channel: str | None = None
-) -> None:
-    """Insert request rows. On PostgreSQL, `notify_channel` is notified in the same statement
-    (one round trip fewer per ingest transaction); elsewhere it is ignored."""
-    if conn.dialect.name == "postgresql":
-        notify = "SELECT pg_notify(:channel, '')" if notify_channel else "SELECT 1"
-        await conn.execute(
-            sql(
-                "WITH r AS (INSERT INTO requests (id, team_id, namespace, kind, status, total, pending, failed, "
-                "created_at_ms, updated_at_ms) SELECT t.id, t.team, t.ns, t.kind, :status, t.total, t.total, 0, "
-                ":now, :now FROM unnest(CAST(:ids AS text[]), CAST(:teams AS text[]), CAST(:nss AS text[]), "
-                f"CAST(:kinds AS text[]), CAST(:totals AS int[])) AS t(id, team, ns, kind, total) RETURNING 1) {notify}"
-            ),
-            {
-                "status": QUEUED,
-                "now": now_ms,
-                "channel": notify_channel,
-                "ids": [r.id for r in new],
-                "teams": [r.team_id for r in new],
-                "nss": [r.namespace for r in new],
-                "kinds": [r.kind for r in new],
-                "totals": [r.total for r in new],
-            },
-        )
-        return
+async def insert_many(conn: AsyncConnection, new: Sequence[NewRequest], now_ms: int) -> None:
+    """Insert request rows (SQLite: PostgreSQL writes them in its one ingest statement,
+    store/ingest_pg.py)."""
     await conn.execute(
         sql(
             "INSERT INTO requests (id, team_id, namespace, kind, status, total, pending, failed, "

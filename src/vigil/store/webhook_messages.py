@@ -89,15 +89,18 @@ async def claim(
     """Take up to `limit` due messages of one endpoint, each the head of its object's line."""
     if limit <= 0:
         return []
-    skip_locked = " FOR UPDATE OF m SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
+    # PostgreSQL: `seq = ANY(ARRAY(…))`, so that the generic plan of this prepared statement
+    # cannot pick a sequential scan of the whole outbox (as store/queue.py's claim).
+    pg = conn.dialect.name == "postgresql"
+    head, skip_locked, tail = ("= ANY(ARRAY(", " FOR UPDATE OF m SKIP LOCKED", "))") if pg else ("IN (", "", ")")
     rows = await conn.execute(
         sql(
             "UPDATE webhook_messages SET next_attempt_ms = :lease_until, lock_token = :token, "
-            "attempts = attempts + 1 WHERE seq IN (SELECT m.seq FROM webhook_messages m "
+            f"attempts = attempts + 1 WHERE seq {head}SELECT m.seq FROM webhook_messages m "
             "WHERE m.endpoint_id = :ep AND m.status = 'pending' AND m.next_attempt_ms <= :now "
             "AND (m.order_key IS NULL OR NOT EXISTS (SELECT 1 FROM webhook_messages p "
             "WHERE p.endpoint_id = m.endpoint_id AND p.order_key = m.order_key AND p.status = 'pending' "
-            f"AND p.seq < m.seq)) ORDER BY m.next_attempt_ms, m.seq LIMIT :limit{skip_locked}) "
+            f"AND p.seq < m.seq)) ORDER BY m.next_attempt_ms, m.seq LIMIT :limit{skip_locked}{tail} "
             "RETURNING seq, id, endpoint_id, payload, attempts"
         ),
         {"lease_until": now_ms + lease_ms, "token": token, "now": now_ms, "limit": limit, "ep": endpoint_id},

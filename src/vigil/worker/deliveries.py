@@ -32,7 +32,7 @@ from vigil.delivery import schedule, sign
 from vigil.delivery.send import Outcome, Sender
 from vigil.errors import StoreUnavailable
 from vigil.service import webhook_outcomes
-from vigil.store import webhook_endpoints, webhook_messages
+from vigil.store import statistics, webhook_endpoints, webhook_messages
 from vigil.store.clock import now_ms
 from vigil.store.db import Database
 
@@ -72,6 +72,7 @@ class Dispatcher:
         self._finished: list[Finished] = []
         self._finished_ready = asyncio.Event()
         self.wakeup = asyncio.Event()
+        self._claims = statistics.ClaimWatch("webhook_messages")  # a slow claim refreshes its statistics
 
     async def run(self) -> None:
         recorder = asyncio.create_task(self._record_forever())
@@ -115,6 +116,7 @@ class Dispatcher:
         token = secrets.token_hex(12)
         now = now_ms()
         round_size = self._per_endpoint
+        started = time.monotonic()
         async with self._db.write_direct() as conn:
             due = await webhook_messages.due_endpoints(conn, now)
             claimed: list[webhook_messages.Claimed] = []
@@ -125,6 +127,7 @@ class Dispatcher:
                     continue
                 claimed += await webhook_messages.claim(conn, token, take, now, self._lease_ms, endpoint_id)
             endpoints = await webhook_endpoints.by_ids(conn, [c.endpoint_id for c in claimed]) if claimed else {}
+        await self._claims.claimed(self._db, time.monotonic() - started)
         for item in claimed:
             endpoint = endpoints.get(item.endpoint_id)
             if endpoint is None:  # deleted between claim and read: its messages went with it
