@@ -89,8 +89,9 @@ class DirectConnection:
     SQLite write transactions (`inline=True`) run their statements on the event loop's own
     thread, not aiosqlite's: each trip to that thread needs the GIL back from a busy event loop
     (up to the 5 ms switch interval), and executemany gives the GIL up at every row. Measured
-    side by side: `vigil serve` took 45 % more single-object POSTs a second and 20 % more objects
-    in batches of 1,000 (docs/decisions.md, "SQLite writes run on the event loop's thread").
+    side by side: `vigil serve` took ≈ 22 % more single-object POSTs a second and ≈ 22 % more
+    objects in batches of 1,000 (docs/decisions.md, "SQLite write transactions run on the event
+    loop's thread").
     The statements are SQLite's C code working on pages in memory, for microseconds per row;
     BEGIN IMMEDIATE, which may wait for another process's write lock, still goes to the thread.
     """

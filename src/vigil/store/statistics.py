@@ -15,6 +15,7 @@ import time
 
 import structlog
 
+from vigil.store.db import Database
 from vigil.store.direct import sql
 
 log = structlog.get_logger("vigil.statistics")
@@ -30,12 +31,12 @@ class ClaimWatch:
         self._table = table
         self._last = -ANALYZE_EVERY_S
 
-    async def claimed(self, db: object, took_s: float) -> None:
-        if getattr(db, "is_sqlite", True) or took_s < SLOW_CLAIM_S:
+    async def claimed(self, db: Database, took_s: float) -> None:
+        if db.is_sqlite or took_s < SLOW_CLAIM_S:
             return
         if time.monotonic() - self._last < ANALYZE_EVERY_S:
             return
         self._last = time.monotonic()
         log.info("statistics.analyze_after_slow_claim", table=self._table, claim_ms=round(took_s * 1000))
-        async with db.direct() as conn:  # type: ignore[attr-defined]
+        async with db.direct() as conn:
             await conn.execute(sql(f"ANALYZE {self._table}"))
