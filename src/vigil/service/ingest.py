@@ -184,15 +184,13 @@ def _new_requests(submissions: Sequence[Submission]) -> list[requests.NewRequest
 
 def _pg_entries(submissions: Sequence[Submission]) -> list[ingest_pg.Entry]:
     return [
-        ingest_pg.Entry(submission.team_id, submission.namespace, object_id, doc, submission.request_id, index)
-        for submission in submissions
-        for index, (object_id, _, doc) in zip(
-            submission.indexes or range(submission.size), submission.items, strict=True
-        )
+        ingest_pg.Entry(s.team_id, s.namespace, object_id, doc, request_id, index)
+        for s in submissions
+        for object_id, _, doc, request_id, index in _entries([s])
     ]
 
 
-def _entries(group: list[Submission]) -> list[tuple[str, dict[str, Any], str, str, int]]:
+def _entries(group: Sequence[Submission]) -> list[tuple[str, dict[str, Any], str, str, int]]:
     """(object_id, object, object as JSON, request_id, index in its request), in arrival order."""
     return [
         (object_id, obj, doc, submission.request_id, index)
