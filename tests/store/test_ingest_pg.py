@@ -5,28 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 
 import asyncpg
 import pytest
 
-from tests.conftest import drop_backend, make_backend
 from tests.helpers import run_sync
 from vigil.ids import new_id
 from vigil.service import ingest
-from vigil.store import ingest_pg, keys, migrate, namespaces, notify, queue
+from vigil.store import ingest_pg, keys, namespaces, notify, queue
 from vigil.store.db import Database
 from vigil.store.direct import sql
 from vigil.store.requests import NewRequest
-
-
-@pytest.fixture
-def db_url(tmp_path) -> Iterator[str]:
-    """A PostgreSQL database of its own (SQLite has no such statement: it writes in one transaction)."""
-    made = make_backend("postgres", tmp_path)
-    run_sync(migrate.upgrade(made.database_url))
-    yield made.database_url
-    drop_backend(made)
 
 
 async def _counts(db: Database) -> dict[str, int]:
@@ -49,9 +38,9 @@ def _entry(team: str, ns: str, oid: str, n: int, rid: str, idx: int) -> ingest_p
     return ingest_pg.Entry(team, ns, oid, json.dumps({"id": oid, "n": n}), rid, idx)
 
 
-def test_one_statement_writes_every_namespace_in_arrival_order_and_notifies(db_url):
+def test_one_statement_writes_every_namespace_in_arrival_order_and_notifies(postgres_url):
     async def go() -> None:
-        db = Database(db_url)
+        db = Database(postgres_url)
         listener = await asyncpg.connect(db.listen_dsn)
         heard: list[str] = []
         await listener.add_listener(notify.JOBS_CHANNEL, lambda *args: heard.append(args[2]))
@@ -104,9 +93,9 @@ def test_one_statement_writes_every_namespace_in_arrival_order_and_notifies(db_u
 
 
 @pytest.mark.parametrize("case", ["new namespace", "merge mode"])
-def test_statement_declines_and_writes_nothing_when_settings_are_needed(db_url, case):
+def test_statement_declines_and_writes_nothing_when_settings_are_needed(postgres_url, case):
     async def go() -> None:
-        db = Database(db_url)
+        db = Database(postgres_url)
         try:
             spaces = {("t1", "a"): {}}
             if case == "merge mode":
@@ -127,12 +116,12 @@ def test_statement_declines_and_writes_nothing_when_settings_are_needed(db_url, 
     run_sync(go())
 
 
-def test_writer_falls_back_to_a_transaction_for_new_and_merge_namespaces(db_url):
+def test_writer_falls_back_to_a_transaction_for_new_and_merge_namespaces(postgres_url):
     """write_submissions: a new namespace is created, a merge-mode one is merged, and a
     replace-mode one shares the same commit."""
 
     async def go() -> None:
-        db = Database(db_url)
+        db = Database(postgres_url)
         try:
             await _setup(db, ["t1"], {("t1", "m"): {"update_mode": "merge"}, ("t1", "r"): {}})
 

@@ -3,24 +3,10 @@ interval; a fast one does not (store/statistics.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from tests.conftest import drop_backend, make_backend
 from tests.helpers import run_sync
-from vigil.store import migrate, queue, statistics
+from vigil.store import queue, statistics
 from vigil.store.db import Database
 from vigil.store.direct import sql
-
-
-@pytest.fixture
-def db_url(tmp_path) -> Iterator[str]:
-    """A PostgreSQL database of its own (SQLite's planner has no such statistics to refresh)."""
-    made = make_backend("postgres", tmp_path)
-    run_sync(migrate.upgrade(made.database_url))
-    yield made.database_url
-    drop_backend(made)
 
 
 async def _estimated_rows(db: Database) -> float:
@@ -28,9 +14,9 @@ async def _estimated_rows(db: Database) -> float:
         return await conn.scalar(sql("SELECT reltuples FROM pg_class WHERE relname = 'jobs'"))
 
 
-def test_a_slow_claim_analyzes_the_table_once_per_interval(db_url):
+def test_a_slow_claim_analyzes_the_table_once_per_interval(postgres_url):
     async def go() -> list[float]:
-        db = Database(db_url)
+        db = Database(postgres_url)
         try:
             watch = statistics.ClaimWatch("jobs")
             seen = [await _estimated_rows(db)]
