@@ -25,6 +25,7 @@ from vigil.errors import StoreUnavailable
 from vigil.store.direct import DirectConnection, is_unavailable
 
 _WRITE = "vigil_write"
+BUSY_TIMEOUT_MS = 30_000  # SQLite: how long a statement waits for another process's lock
 
 
 def async_url(url: str) -> str:
@@ -52,6 +53,10 @@ class Database:
             options.update(pool_size=pool_size, max_overflow=0, pool_pre_ping=False)
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        # SQLite: one connection kept for direct write transactions (taken from the pool once),
+        # so that a flush does not pay the pool's checkout and reset-on-return ROLLBACK, each a
+        # trip to aiosqlite's thread.
+        self._writer: AsyncConnection | None = None
         # A plain libpq URL for a LISTEN connection of its own (PostgreSQL only).
         self.listen_dsn = None if self.is_sqlite else "postgresql://" + self.url.split("://", 1)[1]
         if self.is_sqlite:
@@ -88,11 +93,11 @@ class Database:
 
     @asynccontextmanager
     async def _direct_transaction(self) -> AsyncIterator[DirectConnection]:
+        if self.is_sqlite:
+            async with self._sqlite_writer() as driver, self._sqlite_direct(driver) as conn:
+                yield conn
+            return
         async with self._driver() as driver:
-            if self.is_sqlite:
-                async with self._sqlite_direct(driver) as conn:
-                    yield conn
-                return
             transaction = driver.transaction()
             await transaction.start()
             try:
@@ -118,12 +123,49 @@ class Database:
                 raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
             raise
 
+    @asynccontextmanager
+    async def _sqlite_writer(self) -> AsyncIterator[Any]:
+        """The kept write connection's driver (the caller holds `_write_lock`). Errors map as in
+        `_driver`; after one that says the database is unavailable, the connection is dropped
+        and the next transaction opens a fresh one."""
+        try:
+            if self._writer is None:
+                self._writer = await self.engine.connect()
+            yield (await self._writer.get_raw_connection()).driver_connection
+        except (OperationalError, DBAPIError) as exc:  # raised while SQLAlchemy connects
+            await self._drop_writer()
+            if isinstance(exc, DBAPIError) and not _is_connectivity_error(exc):
+                raise
+            raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
+        except Exception as exc:
+            if is_unavailable(exc):
+                await self._drop_writer()
+                raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
+            raise
+
+    async def _drop_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                await writer.close()
+
     @staticmethod
     @asynccontextmanager
     async def _sqlite_direct(driver: Any) -> AsyncIterator[DirectConnection]:
-        # BEGIN IMMEDIATE may wait (busy_timeout) for another process's write lock: in
-        # aiosqlite's thread. Once it is held, statements and COMMIT run on this thread.
-        await driver._execute(driver._conn.execute, "BEGIN IMMEDIATE")
+        # Statements and COMMIT run on this thread (store/direct.py). BEGIN IMMEDIATE is tried
+        # here too, without waiting; only when another process holds the write lock does it
+        # wait (busy_timeout) in aiosqlite's thread.
+        raw = driver._conn
+        try:
+            raw.execute("PRAGMA busy_timeout=0")
+            raw.execute("BEGIN IMMEDIATE")
+            began = True
+        except sqlite3.OperationalError:
+            began = False
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if not began:
+            await driver._execute(raw.execute, "BEGIN IMMEDIATE")
         try:
             yield DirectConnection(driver, "sqlite", inline=True)
             driver._conn.execute("COMMIT")
@@ -155,6 +197,7 @@ class Database:
             await conn.execute(sa.text("SELECT 1"))
 
     async def dispose(self) -> None:
+        await self._drop_writer()
         await self.engine.dispose()
 
 
@@ -171,9 +214,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # Let us issue BEGIN ourselves (pysqlite's implicit transactions would defer it).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # busy_timeout first: setting journal_mode waits for a lock when another process writes.
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")  # durable at every commit; costs little at 1000 rows/txn
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
