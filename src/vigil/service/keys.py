@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import string
@@ -73,23 +74,37 @@ async def revoke(db: Database, key_id: str) -> None:
 
 
 class Authenticator:
-    """Looks keys up by hash, trusting an answer for `ttl_s` (the revocation delay)."""
+    """Looks keys up by hash, trusting an answer for `ttl_s` (the revocation delay).
+
+    Concurrent requests with the same key share one look-up: when a cached answer runs out
+    under load, every request in flight (64 with 64 connections) would otherwise query the
+    store at once."""
 
     def __init__(self, db: Database, ttl_s: float) -> None:
         self._db = db
         self._ttl_s = ttl_s
         self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._in_flight: dict[str, asyncio.Future[Principal | None]] = {}
 
     async def principal(self, key: str) -> Principal | None:
         digest = hash_key(key)
         cached = self._cache.get(digest)
-        now = time.monotonic()
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        async with self._db.read() as conn:
-            record = await keys.find_active_key(conn, digest)
+        look_up = self._in_flight.get(digest)
+        if look_up is None:
+            look_up = self._in_flight[digest] = asyncio.ensure_future(self._look_up(digest))
+        # Shielded: a request that goes away does not cancel the look-up the others wait for.
+        return await asyncio.shield(look_up)
+
+    async def _look_up(self, digest: str) -> Principal | None:
+        try:
+            async with self._db.read() as conn:
+                record = await keys.find_active_key(conn, digest)
+        finally:
+            del self._in_flight[digest]
         principal = None if record is None else Principal(record.team_id, record.id, record.scopes)
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[digest] = (now + self._ttl_s, principal)
+        self._cache[digest] = (time.monotonic() + self._ttl_s, principal)
         return principal
