@@ -131,7 +131,7 @@ jobs = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("created_at_ms", sa.BigInteger, nullable=False),
-    sa.Index("ix_jobs_run_after", "run_after_ms"),
+    sa.Index("ix_jobs_due", "run_after_ms", "id"),  # claim order (migration 0005)
 )
 
 # --- Bulk import (docs/imports.md) --------------------------------------------------------------
