@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from tests.helpers import run_sync
-from vigil.store import migrate, queue
+from vigil.store import migrate, queue, requests
 from vigil.store.db import Database
 
 
@@ -109,3 +109,41 @@ def test_concurrent_claimers_never_get_the_same_job(db_url):
             await db.dispose()
 
     run_sync(go())
+
+
+def test_only_requests_of_several_items_show_ingesting_when_claimed(db_url):
+    """A single-item request goes from queued to its terminal state in the finish; one with
+    several items shows `ingesting` from its first claim (store/requests.mark_ingesting)."""
+
+    async def go() -> list[dict[str, str]]:
+        db = Database(db_url)
+
+        async def statuses() -> dict[str, str]:
+            async with db.read() as conn:
+                return {rid: (await requests.get(conn, "team", "ns", rid)).status for rid in ("req_one", "req_two")}
+
+        try:
+            async with db.write() as conn:
+                await requests.insert_many(
+                    conn,
+                    [requests.NewRequest("req_one", "team", "ns", "add", 1),
+                     requests.NewRequest("req_two", "team", "ns", "add", 2)],
+                    1_000,
+                )  # fmt: skip
+            seen = [await statuses()]
+            async with db.write() as conn:
+                await requests.mark_ingesting(conn, ["req_one", "req_two"], 2_000)
+            seen.append(await statuses())
+            async with db.write() as conn:
+                done = await requests.count_done(conn, {"req_one": (1, 0), "req_two": (1, 0)}, 3_000)
+            assert [r.id for r in done] == ["req_one"]
+            seen.append(await statuses())
+            return seen
+        finally:
+            await db.dispose()
+
+    assert run_sync(go()) == [
+        {"req_one": "queued", "req_two": "queued"},
+        {"req_one": "queued", "req_two": "ingesting"},
+        {"req_one": "succeeded", "req_two": "ingesting"},
+    ]

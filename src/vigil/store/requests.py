@@ -87,12 +87,15 @@ def _record(row: sa.Row) -> RequestRecord:
 
 
 async def mark_ingesting(conn: AsyncConnection, request_ids: Sequence[str], now_ms: int) -> None:
+    """Requests of several items show `ingesting` once a worker starts on them. A single-item
+    request goes from `queued` to its terminal state in the claim's finish, milliseconds later:
+    writing `ingesting` in between was a second row update per object (docs/api.md)."""
     if not request_ids:
         return
     await conn.execute(
         sql(
             f"UPDATE requests SET status = :ingesting, updated_at_ms = :now "
-            f"WHERE {arrays.any_of(conn, 'id', 'ids')} AND status = :queued"
+            f"WHERE {arrays.any_of(conn, 'id', 'ids')} AND status = :queued AND total > 1"
         ),
         {"ingesting": INGESTING, "now": now_ms, "ids": arrays.values(conn, sorted(set(request_ids))), "queued": QUEUED},
     )
