@@ -114,12 +114,8 @@ class Database:
         try:
             async with self.engine.connect() as sa_conn:
                 yield (await sa_conn.get_raw_connection()).driver_connection
-        except (OperationalError, DBAPIError) as exc:  # raised while SQLAlchemy connects
-            if isinstance(exc, DBAPIError) and not _is_connectivity_error(exc):
-                raise
-            raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
         except Exception as exc:
-            if is_unavailable(exc):
+            if _unavailable(exc):
                 raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
             raise
 
@@ -132,13 +128,8 @@ class Database:
             if self._writer is None:
                 self._writer = await self.engine.connect()
             yield (await self._writer.get_raw_connection()).driver_connection
-        except (OperationalError, DBAPIError) as exc:  # raised while SQLAlchemy connects
-            await self._drop_writer()
-            if isinstance(exc, DBAPIError) and not _is_connectivity_error(exc):
-                raise
-            raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
         except Exception as exc:
-            if is_unavailable(exc):
+            if _unavailable(exc):
                 await self._drop_writer()
                 raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
             raise
@@ -199,6 +190,14 @@ class Database:
     async def dispose(self) -> None:
         await self._drop_writer()
         await self.engine.dispose()
+
+
+def _unavailable(exc: Exception) -> bool:
+    """Does `exc`, raised while connecting (SQLAlchemy's errors) or during a block (the
+    driver's own), say that the database cannot be reached or is locked?"""
+    if isinstance(exc, DBAPIError):  # OperationalError included
+        return _is_connectivity_error(exc)
+    return is_unavailable(exc)
 
 
 def _is_connectivity_error(exc: DBAPIError) -> bool:
