@@ -159,10 +159,10 @@ class Database:
             await driver._execute(raw.execute, "BEGIN IMMEDIATE")
         try:
             yield DirectConnection(driver, "sqlite", inline=True)
-            driver._conn.execute("COMMIT")
+            raw.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.OperationalError):  # a failed COMMIT may have ended it
-                driver._conn.execute("ROLLBACK")
+                raw.execute("ROLLBACK")
             raise
 
     @asynccontextmanager

@@ -93,7 +93,8 @@ class DirectConnection:
     objects in batches of 1,000 (docs/decisions.md, "SQLite write transactions run on the event
     loop's thread").
     The statements are SQLite's C code working on pages in memory, for microseconds per row;
-    BEGIN IMMEDIATE, which may wait for another process's write lock, still goes to the thread.
+    BEGIN IMMEDIATE is tried here too without waiting; only while another process holds the
+    write lock does it wait, in aiosqlite's thread (Database._sqlite_direct).
     """
 
     def __init__(self, driver: Any, dialect: str, inline: bool = False) -> None:
