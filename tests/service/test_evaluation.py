@@ -41,8 +41,8 @@ def test_job_claimed_past_max_attempts_becomes_a_failed_decision(fresh_backend):
             policy = evaluation.Policy(batch_size=10, lease_ms=30_000, max_attempts=2)
             while now_ms() <= start + 5:  # the last lease (start + 4, 1 ms) has run out
                 await asyncio.sleep(0.002)
-            assert await evaluation.run_once(db, policy) == 2
-            assert await evaluation.run_once(db, policy) == 0
+            assert (await evaluation.run_once(db, policy)).claimed == 2
+            assert (await evaluation.run_once(db, policy)).claimed == 0
             answers = [
                 json.loads(await status.request_status(db, team, "products", s.request_id, "http://x", 5 << 20))
                 for s in (first, second)

@@ -147,3 +147,26 @@ def test_only_requests_of_several_items_show_ingesting_when_claimed(db_url):
         {"req_one": "queued", "req_two": "ingesting"},
         {"req_one": "succeeded", "req_two": "ingesting"},
     ]
+
+
+def test_a_claim_says_which_jobs_hold_back_a_later_version_of_their_object(db_url):
+    """Of one object only the lowest queued version is claimed; `later` tells the claimer that
+    finishing it makes the next one claimable (the worker then claims again at once)."""
+
+    async def go() -> list[tuple[str, int, bool]]:
+        db = Database(db_url)
+        try:
+            async with db.write() as conn:
+                versions = (("a", 1), ("a", 2), ("b", 1))
+                new = [queue.NewJob(queue.EVALUATE, "team", "ns", oid, v, None) for oid, v in versions]
+                await queue.enqueue(conn, new, now_ms=1_000)
+            async with db.write() as conn:
+                first = await queue.claim(conn, queue.EVALUATE, "A", 10, now_ms=2_000, lease_ms=10_000)
+                await queue.finish(conn, "A", [j.id for j in first])
+            async with db.write() as conn:
+                second = await queue.claim(conn, queue.EVALUATE, "B", 10, now_ms=3_000, lease_ms=10_000)
+            return [(j.object_id, j.version, j.later) for j in first + second]
+        finally:
+            await db.dispose()
+
+    assert run_sync(go()) == [("a", 1, True), ("b", 1, False), ("a", 2, False)]

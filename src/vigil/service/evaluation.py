@@ -43,19 +43,21 @@ class Policy:
     base_url: str = ""  # for the `url` of workflow events
 
 
-async def run_once(db: Database, policy: Policy) -> int:
-    """Claim and finish one batch. Returns how many jobs were claimed (0: the queue is empty)."""
+@dataclass(frozen=True)
+class Batch:
+    claimed: int  # jobs claimed (0: none was ready)
+    # Jobs may be ready now: the batch was full, or it held back a later version of one of its
+    # objects, which its finish made claimable. Otherwise every ready job was claimed, and
+    # what is committed from now on wakes the worker (NOTIFY, or the in-process API).
+    more: bool
+
+
+async def run_once(db: Database, policy: Policy) -> Batch:
+    """Claim and finish one batch."""
     token = secrets.token_hex(12)
-    started = time.monotonic()
-    async with db.write_direct() as conn:
-        now = now_ms()
-        jobs = await queue.claim(conn, queue.EVALUATE, token, policy.batch_size, now, policy.lease_ms)
-        await requests.mark_ingesting(conn, [j.request_id for j in jobs if j.request_id], now)
-    await _CLAIMS.claimed(db, time.monotonic() - started)
+    jobs, inputs = await _claim(db, policy, token)
     if not jobs:
-        return 0
-    async with db.direct() as conn:
-        inputs = await evaluations.load(conn, [job.id for job in jobs])
+        return Batch(0, False)
     # Policies, parents and images for the whole batch; a fault here fails each object, not the loop.
     items = {
         job.id: policies.Item(job.id, job.team_id, job.namespace, found.settings, found.data)
@@ -139,7 +141,26 @@ async def run_once(db: Database, policy: Policy) -> int:
         created = lag_from.get(by_key[_key(decision)].id)
         if created is not None:
             metrics.DECISION_LAG_SECONDS.observe(max(finished - created, 0) / 1000)
-    return len(jobs)
+    return Batch(len(jobs), len(jobs) >= policy.batch_size or any(job.later for job in jobs))
+
+
+async def _claim(db: Database, policy: Policy, token: str) -> tuple[list[queue.Job], dict[int, evaluations.Inputs]]:
+    """A batch of jobs under `token`, with what evaluating each needs."""
+    started = time.monotonic()
+    if not db.is_sqlite:
+        async with db.direct() as conn:
+            claimed = await evaluations.claim_and_load(conn, token, policy.batch_size, now_ms(), policy.lease_ms)
+        await _CLAIMS.claimed(db, time.monotonic() - started)
+        return claimed
+    async with db.write_direct() as conn:
+        now = now_ms()
+        jobs = await queue.claim(conn, queue.EVALUATE, token, policy.batch_size, now, policy.lease_ms)
+        await requests.mark_ingesting(conn, [j.request_id for j in jobs if j.request_id], now)
+    await _CLAIMS.claimed(db, time.monotonic() - started)
+    if not jobs:
+        return [], {}
+    async with db.direct() as conn:
+        return jobs, await evaluations.load(conn, [job.id for job in jobs])
 
 
 def _key(d: decisions.NewDecision) -> tuple[str, str, str, int]:

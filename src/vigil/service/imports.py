@@ -186,8 +186,16 @@ class LeaseLost(Exception):
     """Another worker took the import over (this one was too slow, or presumed dead)."""
 
 
-async def run_once(db: Database, env: ImportEnv, policy: RunnerPolicy, stopping: Callable[[], bool]) -> bool:
-    """Claim one import job and move it on as far as it goes. False when there was none ready."""
+async def run_once(
+    db: Database,
+    env: ImportEnv,
+    policy: RunnerPolicy,
+    stopping: Callable[[], bool],
+    jobs_committed: Callable[[], None] = lambda: None,
+) -> bool:
+    """Claim one import job and move it on as far as it goes. False when there was none ready.
+    `jobs_committed` is called after each chunk commits its evaluation jobs (to wake the
+    evaluation loops of this process; PostgreSQL also notifies every worker)."""
     token = secrets.token_hex(12)
     async with db.write() as conn:
         claimed = await queue.claim(conn, IMPORT, token, 1, now_ms(), policy.lease_ms)
@@ -207,7 +215,7 @@ async def run_once(db: Database, env: ImportEnv, policy: RunnerPolicy, stopping:
     if record.uploaded_at_ms is None and not await _upload_arrived(db, env, job, token, record):
         return True
     try:
-        await _ingest(db, env, policy, job, token, request_id, stopping)
+        await _ingest(db, env, policy, job, token, request_id, stopping, jobs_committed)
     except LeaseLost:
         log.warning("import.lease_lost", request_id=request_id)
     except blob_lines.UnreadableFile as exc:
@@ -302,6 +310,7 @@ async def _ingest(
     token: str,
     request_id: str,
     stopping: Callable[[], bool],
+    jobs_committed: Callable[[], None],
 ) -> None:
     async with db.read() as conn:
         record = await imports.get(conn, request_id)
@@ -314,14 +323,17 @@ async def _ingest(
             chunk.add(line, policy.max_line_bytes)
             if chunk.lines >= policy.chunk_lines or chunk.bytes >= policy.chunk_bytes:
                 await _commit_chunk(db, policy, job, token, request_id, chunk, last=False)
+                jobs_committed()
                 chunk = _Chunk(last_line=chunk.last_line, end=chunk.end)
         if stopping():  # hand the import to the next worker now rather than after the lease
             if chunk.lines:
                 await _commit_chunk(db, policy, job, token, request_id, chunk, last=False)
+                jobs_committed()
             async with db.write() as conn:
                 await queue.retry_later(conn, token, job.id, now_ms(), "worker stopped")
             return
     await _commit_chunk(db, policy, job, token, request_id, chunk, last=True)
+    jobs_committed()
     log.info("import.read", request_id=request_id, lines=chunk.last_line)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vigil.store import arrays, jsondoc
+from vigil.store import arrays, jsondoc, queue, requests
 from vigil.store.direct import sql
 
 
@@ -21,27 +21,67 @@ class Inputs:
     created_at_ms: int
 
 
+# The inputs of the jobs aliased `j`: the version (missing if deleted: then every column is
+# NULL and the job fails), the version before it and the namespace's settings.
+_INPUT_COLUMNS = "v.data, v.created_at_ms AS version_created_at_ms, p.data AS previous, n.settings"
+_INPUT_JOINS = (
+    "LEFT JOIN object_versions v ON v.team_id = j.team_id AND v.namespace = j.namespace "
+    "AND v.object_id = j.object_id AND v.version = j.version "
+    "LEFT JOIN object_versions p ON p.team_id = j.team_id AND p.namespace = j.namespace "
+    "AND p.object_id = j.object_id AND p.version = j.version - 1 "
+    "LEFT JOIN namespaces n ON n.team_id = j.team_id AND n.name = j.namespace"
+)
+
+# PostgreSQL: claim, mark the requests `ingesting` and read the inputs in one statement on its
+# own (a statement is all or nothing; no BEGIN/COMMIT): one round trip where a claim
+# transaction and a read took five, about 0.5 ms of the worker's CPU a batch. The claimed jobs
+# are the CTE `c`; every sub-statement sees one snapshot, in which the versions the jobs point
+# to were committed with them.
+_CLAIM_AND_LOAD = (
+    f"WITH c AS ({queue.claim_statement(pg=True)}), "
+    f"m AS ({requests.mark_ingesting_statement('id IN (SELECT request_id FROM c)')}) "
+    f"SELECT j.*, {_INPUT_COLUMNS} FROM c j {_INPUT_JOINS}"
+)
+
+
 async def load(conn: AsyncConnection, job_ids: Sequence[int]) -> dict[int, Inputs]:
     if not job_ids:
         return {}
     rows = await conn.execute(
         sql(
-            "SELECT j.id, v.data, v.created_at_ms, p.data AS previous, n.settings FROM jobs j "
-            "JOIN object_versions v ON v.team_id = j.team_id AND v.namespace = j.namespace "
-            "AND v.object_id = j.object_id AND v.version = j.version "
-            "LEFT JOIN object_versions p ON p.team_id = j.team_id AND p.namespace = j.namespace "
-            "AND p.object_id = j.object_id AND p.version = j.version - 1 "
-            "LEFT JOIN namespaces n ON n.team_id = j.team_id AND n.name = j.namespace "
+            f"SELECT j.id, {_INPUT_COLUMNS} FROM jobs j {_INPUT_JOINS} "
             f"WHERE {arrays.any_of(conn, 'j.id', 'ids', 'bigint')}"
         ),
         {"ids": arrays.values(conn, job_ids)},
     )
+    return _inputs(rows)
+
+
+async def claim_and_load(
+    conn: Any, token: str, limit: int, now_ms: int, lease_ms: int
+) -> tuple[list[queue.Job], dict[int, Inputs]]:
+    """PostgreSQL only, outside a transaction: queue.claim of evaluation jobs, then
+    requests.mark_ingesting and `load` for them, as one statement."""
+    rows = list(
+        await conn.execute(
+            sql(_CLAIM_AND_LOAD),
+            {
+                **queue.claim_params(queue.EVALUATE, token, limit, now_ms, lease_ms),
+                **requests.MARK_INGESTING_PARAMS,
+            },
+        )
+    )
+    return sorted((queue.job_of(row) for row in rows), key=lambda job: job.id), _inputs(rows)
+
+
+def _inputs(rows: Any) -> dict[int, Inputs]:
     return {
         row.id: Inputs(
             jsondoc.load(row.data),
             None if row.previous is None else jsondoc.load(row.previous),
             {} if row.settings is None else jsondoc.load(row.settings),
-            row.created_at_ms,
+            row.version_created_at_ms,
         )
         for row in rows
+        if row.version_created_at_ms is not None
     }

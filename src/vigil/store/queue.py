@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -43,6 +44,9 @@ class Job:
     version: int
     request_id: str | None
     attempts: int
+    # A later version of this job's object was queued when it was claimed: it becomes
+    # claimable only once this job is finished (one object's versions go in order).
+    later: bool = False
 
 
 async def enqueue(conn: AsyncConnection, jobs: Sequence[NewJob], now_ms: int) -> None:
@@ -77,27 +81,44 @@ async def enqueue(conn: AsyncConnection, jobs: Sequence[NewJob], now_ms: int) ->
 async def claim(conn: AsyncConnection, kind: str, token: str, limit: int, now_ms: int, lease_ms: int) -> list[Job]:
     """Take up to `limit` ready jobs of one kind, oldest first, under a lease; of one object,
     only its lowest queued version."""
+    rows = await conn.execute(
+        sql(claim_statement(conn.dialect.name == "postgresql")), claim_params(kind, token, limit, now_ms, lease_ms)
+    )
+    return sorted((job_of(row) for row in rows), key=lambda job: job.id)
+
+
+def claim_statement(pg: bool) -> str:
+    """The claim's UPDATE … RETURNING (also the first part of a PostgreSQL statement that
+    claims and reads in one, store/evaluations.py)."""
     # PostgreSQL: `id = ANY(ARRAY(…))`, not `id IN (…)`. Prepared statements get a generic plan
     # after five runs, which cannot see LIMIT's value and chose a hash join over a sequential
     # scan of all of jobs: 133 ms a claim with 300,000 queued, 5 ms this way (an import's
     # backlog made evaluation crawl at ~200 objects/s; docs/decisions.md).
-    pg = conn.dialect.name == "postgresql"
     head, skip_locked, tail = ("= ANY(ARRAY(", " FOR UPDATE SKIP LOCKED", "))") if pg else ("IN (", "", ")")
-    rows = await conn.execute(
-        sql(
-            "UPDATE jobs SET run_after_ms = :lease_until, lock_token = :token, attempts = attempts + 1 "
-            f"WHERE id {head}SELECT j.id FROM jobs j WHERE j.kind = :kind AND j.run_after_ms <= :now "
-            # One object's versions are evaluated one after another, in version order, so their
-            # decisions (and webhook messages) are written in that order.
-            "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.team_id = j.team_id AND e.namespace = j.namespace "
-            "AND e.object_id = j.object_id AND e.kind = j.kind AND e.version < j.version) "
-            f"ORDER BY j.run_after_ms, j.id LIMIT :limit{skip_locked}{tail} "
-            "RETURNING id, kind, team_id, namespace, object_id, version, request_id, attempts"
-        ),
-        {"lease_until": now_ms + lease_ms, "token": token, "kind": kind, "now": now_ms, "limit": limit},
+    return (
+        "UPDATE jobs SET run_after_ms = :lease_until, lock_token = :token, attempts = attempts + 1 "
+        f"WHERE id {head}SELECT j.id FROM jobs j WHERE j.kind = :kind AND j.run_after_ms <= :now "
+        # One object's versions are evaluated one after another, in version order, so their
+        # decisions (and webhook messages) are written in that order.
+        "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.team_id = j.team_id AND e.namespace = j.namespace "
+        "AND e.object_id = j.object_id AND e.kind = j.kind AND e.version < j.version) "
+        f"ORDER BY j.run_after_ms, j.id LIMIT :limit{skip_locked}{tail} "
+        "RETURNING id, kind, team_id, namespace, object_id, version, request_id, attempts, "
+        "EXISTS (SELECT 1 FROM jobs l WHERE l.team_id = jobs.team_id AND l.namespace = jobs.namespace "
+        "AND l.object_id = jobs.object_id AND l.kind = jobs.kind AND l.version > jobs.version) AS later"
     )
-    jobs = [Job(r.id, r.kind, r.team_id, r.namespace, r.object_id, r.version, r.request_id, r.attempts) for r in rows]
-    return sorted(jobs, key=lambda job: job.id)
+
+
+def claim_params(kind: str, token: str, limit: int, now_ms: int, lease_ms: int) -> dict[str, object]:
+    return {"lease_until": now_ms + lease_ms, "token": token, "kind": kind, "now": now_ms, "limit": limit}
+
+
+def job_of(row: Any) -> Job:
+    """A claimed job from a row of the claim's RETURNING columns."""
+    return Job(
+        row.id, row.kind, row.team_id, row.namespace, row.object_id, row.version, row.request_id, row.attempts,
+        bool(row.later),
+    )  # fmt: skip
 
 
 async def finish(conn: AsyncConnection, token: str, job_ids: Sequence[int]) -> set[int]:

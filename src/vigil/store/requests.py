@@ -93,12 +93,21 @@ async def mark_ingesting(conn: AsyncConnection, request_ids: Sequence[str], now_
     if not request_ids:
         return
     await conn.execute(
-        sql(
-            f"UPDATE requests SET status = :ingesting, updated_at_ms = :now "
-            f"WHERE {arrays.any_of(conn, 'id', 'ids')} AND status = :queued AND total > 1"
-        ),
-        {"ingesting": INGESTING, "now": now_ms, "ids": arrays.values(conn, sorted(set(request_ids))), "queued": QUEUED},
+        sql(mark_ingesting_statement(arrays.any_of(conn, "id", "ids"))),
+        {**MARK_INGESTING_PARAMS, "now": now_ms, "ids": arrays.values(conn, sorted(set(request_ids)))},
     )
+
+
+def mark_ingesting_statement(ids_condition: str) -> str:
+    """mark_ingesting's UPDATE for the requests that `ids_condition` selects (also part of
+    a PostgreSQL statement that claims and reads in one, store/evaluations.py)."""
+    return (
+        "UPDATE requests SET status = :ingesting, updated_at_ms = :now "
+        f"WHERE {ids_condition} AND status = :queued AND total > 1"
+    )
+
+
+MARK_INGESTING_PARAMS = {"ingesting": INGESTING, "queued": QUEUED}
 
 
 async def count_done(conn: AsyncConnection, done: dict[str, tuple[int, int]], now_ms: int) -> list[RequestRecord]:

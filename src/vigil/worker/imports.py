@@ -5,6 +5,7 @@ results file). One import is read at a time per process; several workers read se
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import structlog
 
@@ -17,8 +18,11 @@ log = structlog.get_logger("vigil.worker.imports")
 
 
 class ImportRunner:
-    def __init__(self, db: Database, settings: Settings, stopping: asyncio.Event) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, stopping: asyncio.Event, jobs_committed: Callable[[], None]
+    ) -> None:
         self._db = db
+        self._jobs_committed = jobs_committed
         self._settings = settings
         self._stopping = stopping
         self._policy = imports.RunnerPolicy(
@@ -36,7 +40,9 @@ class ImportRunner:
             try:
                 if env is None:
                     env = await imports.open_env(self._db, self._settings)
-                worked = await imports.run_once(self._db, env, self._policy, self._stopping.is_set)
+                worked = await imports.run_once(
+                    self._db, env, self._policy, self._stopping.is_set, self._jobs_committed
+                )
             except StoreUnavailable as exc:
                 log.warning("imports.store_unavailable", error=str(exc))
                 await asyncio.sleep(1.0)

@@ -17,8 +17,26 @@ from vigil.worker.imports import ImportRunner
 log = structlog.get_logger("vigil.worker")
 
 
+class Wakeup:
+    """Tells every claim loop that jobs were committed: one flag per loop, which only that
+    loop clears (just before it claims).
+
+    A loop that claimed every ready job goes straight to waiting after its batch, without
+    claiming again to find the queue empty; its own flag, set by anything committed since its
+    claim, is what keeps that safe. One shared flag would not be: another loop's claim could
+    clear it while the job it announced was still held back behind a version in this loop's
+    batch."""
+
+    def __init__(self, loops: int) -> None:
+        self.flags = [asyncio.Event() for _ in range(loops)]
+
+    def set(self) -> None:
+        for flag in self.flags:
+            flag.set()
+
+
 class Worker:
-    def __init__(self, db: Database, settings: Settings, wakeup: asyncio.Event | None = None) -> None:
+    def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
         self._policy = evaluation.Policy(
             batch_size=settings.worker_batch_size,
@@ -28,10 +46,11 @@ class Worker:
         )
         self._poll_s = settings.worker_poll_interval_ms / 1000
         self._concurrency = settings.worker_concurrency
-        # Set by an in-process API when it commits jobs, so the worker need not wait a poll.
-        self.wakeup = wakeup or asyncio.Event()
+        # Set by NOTIFY, by this process's import runner and by an in-process API when jobs
+        # are committed, so the worker need not wait a poll.
+        self.wakeup = Wakeup(self._concurrency)
         self._stopping = asyncio.Event()
-        self._imports = ImportRunner(db, settings, self._stopping)
+        self._imports = ImportRunner(db, settings, self._stopping, self.wakeup.set)
         self._deliveries = Dispatcher(db, settings, self._stopping)
 
     async def run(self) -> None:
@@ -55,23 +74,25 @@ class Worker:
         self._deliveries.wakeup.set()
 
     async def _loop(self, number: int) -> None:
+        wakeup = self.wakeup.flags[number]
         while not self._stopping.is_set():
-            # Cleared before claiming, so a commit during the claim still wakes the wait below.
-            self.wakeup.clear()
+            # Cleared before claiming, so a commit during the batch still wakes the wait below.
+            wakeup.clear()
             try:
-                claimed = await evaluation.run_once(self._db, self._policy)
+                batch = await evaluation.run_once(self._db, self._policy)
             except StoreUnavailable as exc:
                 log.warning("worker.store_unavailable", loop=number, error=str(exc))
-                claimed = 0
+                batch = evaluation.Batch(0, False)
                 await asyncio.sleep(1.0)
             except Exception:
                 log.exception("worker.batch_failed", loop=number)
-                claimed = 0
+                batch = evaluation.Batch(0, False)
                 await asyncio.sleep(1.0)
-            if claimed:
+            if batch.claimed:
                 self._deliveries.wakeup.set()  # the batch may have written webhook messages
+            if batch.more:
                 continue
             try:
-                await asyncio.wait_for(self.wakeup.wait(), self._poll_s)
+                await asyncio.wait_for(wakeup.wait(), self._poll_s)
             except TimeoutError:
                 pass
