@@ -24,12 +24,25 @@ class Inputs:
 # The inputs of the jobs aliased `j`: the version (missing if deleted: then every column is
 # NULL and the job fails), the version before it and the namespace's settings.
 _INPUT_COLUMNS = "v.data, v.created_at_ms AS version_created_at_ms, p.data AS previous, n.settings"
-_INPUT_JOINS = (
+# SQLite: plain joins, which it always runs as primary-key probes per job.
+_SQLITE_JOINS = (
     "LEFT JOIN object_versions v ON v.team_id = j.team_id AND v.namespace = j.namespace "
     "AND v.object_id = j.object_id AND v.version = j.version "
     "LEFT JOIN object_versions p ON p.team_id = j.team_id AND p.namespace = j.namespace "
     "AND p.object_id = j.object_id AND p.version = j.version - 1 "
     "LEFT JOIN namespaces n ON n.team_id = j.team_id AND n.name = j.namespace"
+)
+# PostgreSQL: each a LATERAL look-up by primary key, so the plan is an index probe per job
+# whatever the statistics say. LIMIT 1 keeps it from being flattened into a plain join, which
+# was planned as a hash join over a sequential scan of object_versions while the statistics
+# were those of a small table (each claim then read every stored version).
+_PG_JOINS = (
+    "LEFT JOIN LATERAL (SELECT data, created_at_ms FROM object_versions WHERE team_id = j.team_id "
+    "AND namespace = j.namespace AND object_id = j.object_id AND version = j.version LIMIT 1) v ON true "
+    "LEFT JOIN LATERAL (SELECT data FROM object_versions WHERE team_id = j.team_id AND namespace = j.namespace "
+    "AND object_id = j.object_id AND version = j.version - 1 LIMIT 1) p ON true "
+    "LEFT JOIN LATERAL (SELECT settings FROM namespaces WHERE team_id = j.team_id AND name = j.namespace "
+    "LIMIT 1) n ON true"
 )
 
 # PostgreSQL: claim, mark the requests `ingesting` and read the inputs in one statement on its
@@ -39,19 +52,18 @@ _INPUT_JOINS = (
 # to were committed with them.
 _CLAIM_AND_LOAD = (
     f"WITH c AS ({queue.claim_statement(pg=True)}), "
-    f"m AS ({requests.mark_ingesting_statement('id IN (SELECT request_id FROM c)')}) "
-    f"SELECT j.*, {_INPUT_COLUMNS} FROM c j {_INPUT_JOINS}"
+    # `= ANY(ARRAY(…))`, as in the claim: a generic plan may still probe the index per request.
+    f"m AS ({requests.mark_ingesting_statement('id = ANY(ARRAY(SELECT request_id FROM c))')}) "
+    f"SELECT j.*, {_INPUT_COLUMNS} FROM c j {_PG_JOINS}"
 )
 
 
 async def load(conn: AsyncConnection, job_ids: Sequence[int]) -> dict[int, Inputs]:
     if not job_ids:
         return {}
+    joins = _PG_JOINS if conn.dialect.name == "postgresql" else _SQLITE_JOINS
     rows = await conn.execute(
-        sql(
-            f"SELECT j.id, {_INPUT_COLUMNS} FROM jobs j {_INPUT_JOINS} "
-            f"WHERE {arrays.any_of(conn, 'j.id', 'ids', 'bigint')}"
-        ),
+        sql(f"SELECT j.id, {_INPUT_COLUMNS} FROM jobs j {joins} WHERE {arrays.any_of(conn, 'j.id', 'ids', 'bigint')}"),
         {"ids": arrays.values(conn, job_ids)},
     )
     return _inputs(rows)

@@ -23,6 +23,7 @@ import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -115,18 +116,20 @@ class Dispatcher:
             return 0
         token = secrets.token_hex(12)
         now = now_ms()
-        round_size = self._per_endpoint
         started = time.monotonic()
-        async with self._db.write_direct() as conn:
+        # Most wake-ups (each evaluated batch, each recorded outcome) find nothing due: look
+        # first with a plain read. Each claim is one statement, all or nothing, so on
+        # PostgreSQL no transaction wraps them (BEGIN and COMMIT were two of the five round
+        # trips a claim took); SQLite writes only under its write lock.
+        claimed: list[webhook_messages.Claimed] = []
+        endpoints: dict[str, webhook_endpoints.Endpoint] = {}
+        async with self._db.direct() as conn:
             due = await webhook_messages.due_endpoints(conn, now)
-            claimed: list[webhook_messages.Claimed] = []
-            for endpoint_id in sorted(due):
-                room = 2 * round_size - self._held[endpoint_id]
-                take = min(room, free - len(claimed))
-                if room < round_size or take <= 0:
-                    continue
-                claimed += await webhook_messages.claim(conn, token, take, now, self._lease_ms, endpoint_id)
-            endpoints = await webhook_endpoints.by_ids(conn, [c.endpoint_id for c in claimed]) if claimed else {}
+            if due and not self._db.is_sqlite:
+                claimed, endpoints = await self._claim_due(conn, due, token, now, free)
+        if due and self._db.is_sqlite:
+            async with self._db.write_direct() as conn:
+                claimed, endpoints = await self._claim_due(conn, due, token, now, free)
         await self._claims.claimed(self._db, time.monotonic() - started)
         for item in claimed:
             endpoint = endpoints.get(item.endpoint_id)
@@ -137,6 +140,20 @@ class Dispatcher:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return len(claimed)
+
+    async def _claim_due(
+        self, conn: Any, due: list[str], token: str, now: int, free: int
+    ) -> tuple[list[webhook_messages.Claimed], dict[str, webhook_endpoints.Endpoint]]:
+        """Claim messages of the `due` endpoints that have a round of room, up to `free` in all."""
+        claimed: list[webhook_messages.Claimed] = []
+        for endpoint_id in sorted(due):
+            room = 2 * self._per_endpoint - self._held[endpoint_id]
+            take = min(room, free - len(claimed))
+            if room < self._per_endpoint or take <= 0:
+                continue
+            claimed += await webhook_messages.claim(conn, token, take, now, self._lease_ms, endpoint_id)
+        endpoints = await webhook_endpoints.by_ids(conn, [c.endpoint_id for c in claimed]) if claimed else {}
+        return claimed, endpoints
 
     async def _deliver(self, item: webhook_messages.Claimed, token: str, endpoint: webhook_endpoints.Endpoint) -> None:
         slots = self._slots.get(item.endpoint_id)
