@@ -90,7 +90,7 @@ async def _serve(
     if with_worker:
         from vigil.worker.loop import Worker
 
-        worker = Worker(db, settings)
+        worker = Worker(db, settings, api_in_process=with_api)
         tasks.append(asyncio.create_task(worker.run()))
     if with_api:
         from vigil.api.app import create_app

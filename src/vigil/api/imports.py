@@ -29,7 +29,9 @@ async def create_upload_url(request: Request) -> Response:
     answer = await imports.create_upload(
         state.db, await _env(request), principal.team_id, request.path_params["namespace"], body
     )
-    state.on_commit()  # an in-process worker notices the new import job at once
+    # on_commit wakes an in-process worker's evaluation loops only; its import runner finds
+    # the new job at its next poll (VIGIL_WORKER_POLL_INTERVAL_MS).
+    state.on_commit()
     return json_response(answer)
 
 

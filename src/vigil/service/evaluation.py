@@ -47,8 +47,10 @@ class Policy:
 class Batch:
     claimed: int  # jobs claimed (0: none was ready)
     # Jobs may be ready now: the batch was full, or it held back a later version of one of its
-    # objects, which its finish made claimable. Otherwise every ready job was claimed, and
-    # what is committed from now on wakes the worker (NOTIFY, or the in-process API).
+    # objects, which its finish made claimable. Otherwise the claim took every ready job it
+    # could see, and what is committed from now on wakes the worker where commits do
+    # (worker/loop.py). Rarely a ready job is missed (skipped by SKIP LOCKED while another
+    # transaction held it, which then rolled back): the poll takes it.
     more: bool
 
 
@@ -148,6 +150,7 @@ async def _claim(db: Database, policy: Policy, token: str) -> tuple[list[queue.J
     """A batch of jobs under `token`, with what evaluating each needs."""
     started = time.monotonic()
     if not db.is_sqlite:
+        # Timed as a whole for _CLAIMS: a slow read of the inputs also refreshes jobs' statistics.
         async with db.direct() as conn:
             claimed = await evaluations.claim_and_load(conn, token, policy.batch_size, now_ms(), policy.lease_ms)
         await _CLAIMS.claimed(db, time.monotonic() - started)

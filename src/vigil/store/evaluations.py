@@ -21,7 +21,7 @@ class Inputs:
     created_at_ms: int
 
 
-# The inputs of the jobs aliased `j`: the version (missing if deleted: then every column is
+# The inputs of the jobs aliased `j`: the version (missing if deleted: then its columns are
 # NULL and the job fails), the version before it and the namespace's settings.
 _INPUT_COLUMNS = "v.data, v.created_at_ms AS version_created_at_ms, p.data AS previous, n.settings"
 # SQLite: plain joins, which it always runs as primary-key probes per job.

@@ -46,7 +46,8 @@ class Job:
     request_id: str | None
     attempts: int
     # A later version of this job's object was queued when it was claimed: it becomes
-    # claimable only once this job is finished (one object's versions go in order).
+    # claimable only once this job is finished (one object's versions go in order). On SQLite
+    # known only in a claim that took fewer than its limit (see claim).
     later: bool = False
 
 
@@ -85,11 +86,12 @@ async def claim(conn: AsyncConnection, kind: str, token: str, limit: int, now_ms
     pg = conn.dialect.name == "postgresql"
     rows = await conn.execute(sql(claim_statement(pg)), claim_params(kind, token, limit, now_ms, lease_ms))
     jobs = sorted((job_of(row) for row in rows), key=lambda job: job.id)
-    if pg or not jobs:
+    if pg or not jobs or len(jobs) >= limit:
         return jobs
     # SQLite runs a subquery in RETURNING as a scan of the whole table (EXPLAIN QUERY PLAN:
     # "SCAN l"), once per claimed job: with a backlog that made each claim O(queue). Asked
-    # separately, it is an index probe per job.
+    # separately, it is an index probe per job; and only for a batch that is not full, since
+    # a full one is followed by another claim anyway (`later` stays False in it).
     later = await conn.execute(sql(SQLITE_LATER), {"ids": arrays.values(conn, [job.id for job in jobs])})
     held_back = {row.id for row in later}
     return [dataclasses.replace(job, later=True) if job.id in held_back else job for job in jobs]

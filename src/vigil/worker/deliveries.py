@@ -118,9 +118,11 @@ class Dispatcher:
         now = now_ms()
         started = time.monotonic()
         # Most wake-ups (each evaluated batch, each recorded outcome) find nothing due: look
-        # first with a plain read. Each claim is one statement, all or nothing, so on
-        # PostgreSQL no transaction wraps them (BEGIN and COMMIT were two of the five round
-        # trips a claim took); SQLite writes only under its write lock.
+        # first with a plain read. On PostgreSQL the claims then run outside a transaction
+        # (BEGIN and COMMIT were two of the five round trips): each endpoint's claim is one
+        # statement, all or nothing, but not the set of them, so if a later one fails, those
+        # already claimed wait for their lease (2 × timeout + 5 s) instead of a rollback.
+        # SQLite writes only under its write lock.
         claimed: list[webhook_messages.Claimed] = []
         endpoints: dict[str, webhook_endpoints.Endpoint] = {}
         async with self._db.direct() as conn:

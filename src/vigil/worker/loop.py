@@ -21,11 +21,11 @@ class Wakeup:
     """Tells every claim loop that jobs were committed: one flag per loop, which only that
     loop clears (just before it claims).
 
-    A loop that claimed every ready job goes straight to waiting after its batch, without
-    claiming again to find the queue empty; its own flag, set by anything committed since its
-    claim, is what keeps that safe. One shared flag would not be: another loop's claim could
-    clear it while the job it announced was still held back behind a version in this loop's
-    batch."""
+    Where commits wake the worker (PostgreSQL's NOTIFY, the API in the same process), a loop
+    that claimed every ready job goes straight to waiting after its batch, without claiming
+    again to find the queue empty; its own flag, set by what was committed since its claim,
+    is what keeps that safe. One shared flag would not be: another loop's claim could clear it
+    while the job it announced was still held back behind a version in this loop's batch."""
 
     def __init__(self, loops: int) -> None:
         self.flags = [asyncio.Event() for _ in range(loops)]
@@ -36,8 +36,12 @@ class Wakeup:
 
 
 class Worker:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, api_in_process: bool = False) -> None:
         self._db = db
+        # Whether every commit of jobs wakes this worker. Not so for a `vigil worker` on SQLite:
+        # nothing tells it about the API's commits, so after a batch it claims again at once
+        # (as every worker did before `Batch.more`) instead of waiting for its poll.
+        self._commits_wake = api_in_process or db.listen_dsn is not None
         self._policy = evaluation.Policy(
             batch_size=settings.worker_batch_size,
             lease_ms=int(settings.job_lease_s * 1000),
@@ -90,7 +94,7 @@ class Worker:
                 await asyncio.sleep(1.0)
             if batch.claimed:
                 self._deliveries.wakeup.set()  # the batch may have written webhook messages
-            if batch.more:
+            if batch.more or (batch.claimed and not self._commits_wake):
                 continue
             try:
                 await asyncio.wait_for(wakeup.wait(), self._poll_s)
