@@ -52,8 +52,16 @@ _PG_JOINS = (
 # to were committed with them.
 _CLAIM_AND_LOAD = (
     f"WITH c AS ({queue.claim_statement(pg=True)}), "
-    # `= ANY(ARRAY(…))`, as in the claim: a generic plan may still probe the index per request.
-    f"m AS ({requests.mark_ingesting_statement('id = ANY(ARRAY(SELECT request_id FROM c))')}) "
+    # Only if a claimed job belongs to a request of several items (one index probe per job,
+    # LATERAL … LIMIT 1): the EXISTS is a one-time filter, so otherwise requests is not read.
+    # The cached generic plan chose a sequential scan of requests (planned while it was
+    # small), which every claim then paid with single-object requests: -10 % req/s.
+    "m AS ("
+    + requests.mark_ingesting_statement(
+        "EXISTS (SELECT 1 FROM c, LATERAL (SELECT 1 FROM requests r WHERE r.id = c.request_id AND r.total > 1 "
+        "LIMIT 1) several) AND id = ANY(ARRAY(SELECT request_id FROM c))"
+    )
+    + ") "
     f"SELECT j.*, {_INPUT_COLUMNS} FROM c j {_PG_JOINS}"
 )
 
