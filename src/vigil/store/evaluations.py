@@ -24,8 +24,8 @@ class Inputs:
 # The inputs of the jobs aliased `j`: the version (missing if deleted: then its columns are
 # NULL and the job fails), the version before it and the namespace's settings.
 _INPUT_COLUMNS = "v.data, v.created_at_ms AS version_created_at_ms, p.data AS previous, n.settings"
-# SQLite: plain joins, which it always runs as primary-key probes per job.
-_SQLITE_JOINS = (
+# For `load` (the worker's read on SQLite, which runs these as primary-key probes per job).
+_JOINS = (
     "LEFT JOIN object_versions v ON v.team_id = j.team_id AND v.namespace = j.namespace "
     "AND v.object_id = j.object_id AND v.version = j.version "
     "LEFT JOIN object_versions p ON p.team_id = j.team_id AND p.namespace = j.namespace "
@@ -69,9 +69,8 @@ _CLAIM_AND_LOAD = (
 async def load(conn: AsyncConnection, job_ids: Sequence[int]) -> dict[int, Inputs]:
     if not job_ids:
         return {}
-    joins = _PG_JOINS if conn.dialect.name == "postgresql" else _SQLITE_JOINS
     rows = await conn.execute(
-        sql(f"SELECT j.id, {_INPUT_COLUMNS} FROM jobs j {joins} WHERE {arrays.any_of(conn, 'j.id', 'ids', 'bigint')}"),
+        sql(f"SELECT j.id, {_INPUT_COLUMNS} FROM jobs j {_JOINS} WHERE {arrays.any_of(conn, 'j.id', 'ids', 'bigint')}"),
         {"ids": arrays.values(conn, job_ids)},
     )
     return _inputs(rows)
