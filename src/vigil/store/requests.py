@@ -110,6 +110,27 @@ def mark_ingesting_statement(ids_condition: str) -> str:
 MARK_INGESTING_PARAMS = {"ingesting": INGESTING, "queued": QUEUED}
 
 
+_COUNT_DONE = (
+    "UPDATE requests SET pending = requests.pending - v.n, failed = requests.failed + v.f, "
+    "updated_at_ms = :now, status = CASE WHEN requests.status = 'failed' THEN requests.status "
+    "WHEN requests.pending - v.n <= 0 THEN 'succeeded' ELSE 'ingesting' END "
+    "FROM {source} WHERE requests.id = v.rid "
+    "RETURNING id, team_id, namespace, kind, status, total, pending, failed, error_summary, created_at_ms"
+)
+
+
+def count_done_statement(pg: bool) -> str:
+    """count_done's UPDATE: (rid, n, f) rows from three arrays (PostgreSQL) or a JSON array."""
+    if pg:
+        return _COUNT_DONE.format(
+            source="unnest(CAST(:ids AS text[]), CAST(:ns AS int[]), CAST(:fs AS int[])) AS v(rid, n, f)"
+        )
+    return _COUNT_DONE.format(
+        source="(SELECT json_extract(value, '$[0]') AS rid, json_extract(value, '$[1]') AS n, "
+        "json_extract(value, '$[2]') AS f FROM json_each(:rows)) AS v"
+    )
+
+
 async def count_done(conn: AsyncConnection, done: dict[str, tuple[int, int]], now_ms: int) -> list[RequestRecord]:
     """Take finished items off each request's pending count: `done` maps id → (finished, failed).
 
@@ -122,28 +143,15 @@ async def count_done(conn: AsyncConnection, done: dict[str, tuple[int, int]], no
     if not done:
         return []
     ids = sorted(done)
-    update = (
-        "UPDATE requests SET pending = requests.pending - v.n, failed = requests.failed + v.f, "
-        "updated_at_ms = :now, status = CASE WHEN requests.status = 'failed' THEN requests.status "
-        "WHEN requests.pending - v.n <= 0 THEN 'succeeded' ELSE 'ingesting' END "
-        "FROM {source} WHERE requests.id = v.rid "
-        "RETURNING id, team_id, namespace, kind, status, total, pending, failed, error_summary, created_at_ms"
-    )
     params: dict[str, Any] = {"now": now_ms}
     if conn.dialect.name == "postgresql":
         await conn.execute(
             sql("SELECT id FROM requests WHERE id = ANY(CAST(:ids AS text[])) ORDER BY id FOR UPDATE"), {"ids": ids}
         )
-        source = "unnest(CAST(:ids AS text[]), CAST(:ns AS int[]), CAST(:fs AS int[])) AS v(rid, n, f)"
-        statement = sql(update.format(source=source))
         params.update(ids=ids, ns=[done[i][0] for i in ids], fs=[done[i][1] for i in ids])
     else:
-        source = (
-            "(SELECT json_extract(value, '$[0]') AS rid, json_extract(value, '$[1]') AS n, "
-            "json_extract(value, '$[2]') AS f FROM json_each(:rows)) AS v"
-        )
-        statement = sql(update.format(source=source))
         params["rows"] = jsondoc.dump([[i, done[i][0], done[i][1]] for i in ids])
+    statement = sql(count_done_statement(pg=conn.dialect.name == "postgresql"))
     rows = await conn.execute(statement, params)
     completed = [_record(row) for row in rows if row.status == SUCCEEDED and row.pending <= 0]
     return sorted(completed, key=lambda r: r.id)
