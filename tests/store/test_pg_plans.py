@@ -47,7 +47,11 @@ def test_claim_and_request_count_probe_indexes_on_empty_tables(postgres_url):
                     requests.count_done_statement(pg=True),
                     {"now": 1, "ids": ["req_a", "req_b"], "ns": [1, 1], "fs": [0, 0]},
                 )
-                return {"claim": claim, "count": count}
+                # A statement that must scan now costs past jit_above_cost: no JIT for it.
+                depth = "\n".join(
+                    row[0] for row in await conn.fetch("EXPLAIN SELECT kind, count(*) FROM jobs GROUP BY kind")
+                )
+                return {"claim": claim, "count": count, "depth": depth}
         finally:
             await db.dispose()
 
@@ -56,3 +60,4 @@ def test_claim_and_request_count_probe_indexes_on_empty_tables(postgres_url):
     assert "ix_jobs_due" in plans["claim"], plans["claim"]
     assert "Seq Scan" not in plans["count"], plans["count"]
     assert "requests_pkey" in plans["count"], plans["count"]
+    assert "JIT" not in plans["depth"], plans["depth"]

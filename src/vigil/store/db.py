@@ -49,7 +49,10 @@ def _json_encode(value: object) -> str:
 # next ANALYZE. Turning sequential scans off makes index paths win whatever the statistics say;
 # where no index fits, PostgreSQL still scans (it is a cost penalty, not a ban). Measured side
 # by side: `vigil api` + `vigil worker` single objects +10 %, +16 %, +13 % (docs/decisions.md).
-PG_SESSION_SETTINGS = {"enable_seqscan": "off"}
+# JIT off as well: a statement that still scans (the /metrics queue depth) now costs past
+# jit_above_cost, and LLVM compiled it at every run (24 ms for an empty table). Vigil runs
+# no analytic queries that JIT would pay for.
+PG_SESSION_SETTINGS = {"enable_seqscan": "off", "jit": "off"}
 
 
 class Database:
