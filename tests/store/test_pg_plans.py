@@ -39,7 +39,7 @@ def test_claim_and_request_count_probe_indexes_on_empty_tables(postgres_url):
                 await conn.execute("SET plan_cache_mode = force_generic_plan")
                 claim = await _generic_plan(
                     conn, "claim", evaluations._CLAIM_AND_LOAD,
-                    {**queue.claim_params(queue.EVALUATE, "tok", 100, 1_000, 30_000), **requests.MARK_INGESTING_PARAMS},
+                    {**queue.claim_params("tok", 100, 1_000, 30_000), **requests.MARK_INGESTING_PARAMS},
                 )  # fmt: skip
                 count = await _generic_plan(
                     conn,
@@ -47,11 +47,15 @@ def test_claim_and_request_count_probe_indexes_on_empty_tables(postgres_url):
                     requests.count_done_statement(pg=True),
                     {"now": 1, "ids": ["req_a", "req_b"], "ns": [1, 1], "fs": [0, 0]},
                 )
+                imports = await _generic_plan(
+                    conn, "import_claim", queue.claim_statement(pg=True, kind=queue.IMPORT),
+                    queue.claim_params("tok", 1, 1_000, 30_000),
+                )  # fmt: skip
                 # A statement that must scan now costs past jit_above_cost: no JIT for it.
                 depth = "\n".join(
                     row[0] for row in await conn.fetch("EXPLAIN SELECT kind, count(*) FROM jobs GROUP BY kind")
                 )
-                return {"claim": claim, "count": count, "depth": depth}
+                return {"claim": claim, "count": count, "depth": depth, "imports": imports}
         finally:
             await db.dispose()
 
@@ -61,3 +65,5 @@ def test_claim_and_request_count_probe_indexes_on_empty_tables(postgres_url):
     assert "Seq Scan" not in plans["count"], plans["count"]
     assert "requests_pkey" in plans["count"], plans["count"]
     assert "JIT" not in plans["depth"], plans["depth"]
+    # The import runner's claim walks import jobs only, not every due evaluation.
+    assert "ix_jobs_import_due" in plans["imports"], plans["imports"]

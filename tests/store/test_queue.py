@@ -179,9 +179,15 @@ def test_sqlite_claim_statements_probe_indexes_and_never_scan_the_queue(tmp_path
     `vigil serve` fell from 7.1k to 2.4k single-object POSTs/s in the benchmark."""
     path = tmp_path / "plans.db"
     run_sync(migrate.upgrade(f"sqlite:///{path}"))
-    params = {**queue.claim_params(queue.EVALUATE, "tok", 100, 1_000, 30_000), "ids": "[1, 2]"}
+    params = {**queue.claim_params("tok", 100, 1_000, 30_000), "ids": "[1, 2]"}
     with sqlite3.connect(path) as conn:
-        for statement in (queue.claim_statement(pg=False), queue.SQLITE_LATER):
+        for statement in (
+            queue.claim_statement(False, queue.EVALUATE),
+            queue.claim_statement(False, queue.IMPORT),
+            queue.SQLITE_LATER,
+        ):
             plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {statement}", params)]
             scans = [step for step in plan if step.startswith("SCAN") and "json_each" not in step]
             assert scans == [], (statement, plan)
+            if "'import'" in statement:  # the import runner's claim: import jobs only
+                assert any("ix_jobs_import_due" in step for step in plan), plan

@@ -36,7 +36,7 @@ from vigil.store.db import Database
 
 log = structlog.get_logger("vigil.imports")
 
-IMPORT = "import"  # the queue kind of the import runner's jobs
+IMPORT = queue.IMPORT  # the queue kind of the import runner's jobs
 UPLOAD_PATH = "/uploads/{request_id}"
 SECRET_NAME = "url_signing"
 # How often the runner looks for an upload in object storage (it cannot see the PUT): from

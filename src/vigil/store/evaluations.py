@@ -51,7 +51,7 @@ _PG_JOINS = (
 # are the CTE `c`; every sub-statement sees one snapshot, in which the versions the jobs point
 # to were committed with them.
 _CLAIM_AND_LOAD = (
-    f"WITH c AS ({queue.claim_statement(pg=True)}), "
+    f"WITH c AS ({queue.claim_statement(pg=True, kind=queue.EVALUATE)}), "
     # Only if a claimed job belongs to a request of several items (one index probe per job,
     # LATERAL … LIMIT 1): the EXISTS is a one-time filter, so otherwise requests is not read.
     # The cached generic plan chose a sequential scan of requests (planned while it was
@@ -85,7 +85,7 @@ async def claim_and_load(
         await conn.execute(
             sql(_CLAIM_AND_LOAD),
             {
-                **queue.claim_params(queue.EVALUATE, token, limit, now_ms, lease_ms),
+                **queue.claim_params(token, limit, now_ms, lease_ms),
                 **requests.MARK_INGESTING_PARAMS,
             },
         )

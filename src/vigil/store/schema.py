@@ -132,6 +132,14 @@ jobs = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("created_at_ms", sa.BigInteger, nullable=False),
     sa.Index("ix_jobs_due", "run_after_ms", "id"),  # claim order (migration 0005)
+    # The import runner's claims (migration 0006): import jobs only, in claim order.
+    sa.Index(
+        "ix_jobs_import_due",
+        "run_after_ms",
+        "id",
+        postgresql_where=sa.text("kind = 'import'"),
+        sqlite_where=sa.text("kind = 'import'"),
+    ),  # fmt: skip
 )
 
 # --- Bulk import (docs/imports.md) --------------------------------------------------------------
