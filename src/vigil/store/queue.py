@@ -13,6 +13,7 @@ so the same statement without SKIP LOCKED is already exclusive.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +100,7 @@ async def claim(conn: AsyncConnection, kind: str, token: str, limit: int, now_ms
     return [dataclasses.replace(job, later=True) if job.id in held_back else job for job in jobs]
 
 
+@functools.cache  # built once per dialect and kind, not at every claim
 def claim_statement(pg: bool, kind: str) -> str:
     """The claim's UPDATE … RETURNING (also the first part of a PostgreSQL statement that
     claims and reads in one, store/evaluations.py)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -119,6 +120,7 @@ _COUNT_DONE = (
 )
 
 
+@functools.cache  # built once per dialect, not at every finish
 def count_done_statement(pg: bool) -> str:
     """count_done's UPDATE: (rid, n, f) rows from three arrays (PostgreSQL) or a JSON array."""
     if pg:
@@ -144,15 +146,15 @@ async def count_done(conn: AsyncConnection, done: dict[str, tuple[int, int]], no
         return []
     ids = sorted(done)
     params: dict[str, Any] = {"now": now_ms}
-    if conn.dialect.name == "postgresql":
+    pg = conn.dialect.name == "postgresql"
+    if pg:
         await conn.execute(
             sql("SELECT id FROM requests WHERE id = ANY(CAST(:ids AS text[])) ORDER BY id FOR UPDATE"), {"ids": ids}
         )
         params.update(ids=ids, ns=[done[i][0] for i in ids], fs=[done[i][1] for i in ids])
     else:
         params["rows"] = jsondoc.dump([[i, done[i][0], done[i][1]] for i in ids])
-    statement = sql(count_done_statement(pg=conn.dialect.name == "postgresql"))
-    rows = await conn.execute(statement, params)
+    rows = await conn.execute(sql(count_done_statement(pg)), params)
     completed = [_record(row) for row in rows if row.status == SUCCEEDED and row.pending <= 0]
     return sorted(completed, key=lambda r: r.id)
 
