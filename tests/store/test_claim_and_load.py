@@ -46,12 +46,14 @@ def test_claim_and_load_claims_marks_and_reads_in_one_statement(postgres_url):
     assert by_object["a"].data == {"id": "a", "n": 1} and by_object["a"].previous is None
     assert by_object["b"].data == {"id": "b"} and by_object["b"].settings == {}
     assert by_object["gone"] is None
-    leases = query(postgres_url, "SELECT object_id, lock_token, run_after_ms FROM jobs ORDER BY id")
+    # The lease has a column of its own; a claim leaves run_after_ms (indexed) as it was.
+    leases = query(postgres_url, "SELECT object_id, lock_token, lease_until_ms, run_after_ms FROM jobs ORDER BY id")
     assert [tuple(r) for r in leases] == [
-        ("a", "tok", 10**13 + 5_000),
-        ("a", None, leases[1].run_after_ms),
-        ("b", "tok", 10**13 + 5_000),
-        ("gone", "tok", 10**13 + 5_000),
+        ("a", "tok", 10**13 + 5_000, leases[0].run_after_ms),
+        ("a", None, None, leases[0].run_after_ms),
+        ("b", "tok", 10**13 + 5_000, leases[0].run_after_ms),
+        ("gone", "tok", 10**13 + 5_000, 1),
     ]
+    assert leases[0].run_after_ms < 10**13
     statuses = query(postgres_url, "SELECT id, status FROM requests ORDER BY id")
     assert [tuple(r) for r in statuses] == [("req_one", "queued"), ("req_two", "ingesting")]

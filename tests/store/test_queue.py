@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 
 import pytest
+import sqlalchemy as sa
 
 from tests.helpers import run_sync
 from vigil.store import migrate, queue, requests
@@ -37,6 +38,34 @@ def test_claim_takes_a_batch_oldest_first_and_hides_it_until_the_lease_ends(db_u
             assert [j.object_id for j in second] == ["o5", "o6"]
             async with db.write() as conn:
                 assert await queue.claim(conn, queue.EVALUATE, "C", 5, now_ms=4_000, lease_ms=10_000) == []
+        finally:
+            await db.dispose()
+
+    run_sync(go())
+
+
+TOKEN = "5f0c2a9e41d7b3c86e12a0f4"  # as long as a worker's (secrets.token_hex(12))
+
+
+def test_a_claim_changes_no_indexed_column_and_on_postgresql_writes_no_index_entry(db_url):
+    """The lease goes in lease_until_ms; run_after_ms (which leads the claim-order indexes)
+    stays. On PostgreSQL every claimed row is then a HOT update (migration 0007 leaves room
+    in each page): no new entry in any of jobs' indexes."""
+
+    async def go() -> None:
+        db = Database(db_url)
+        try:
+            async with db.write() as conn:
+                await queue.enqueue(conn, jobs(50), now_ms=1_000)
+            async with db.write() as conn:
+                claimed = await queue.claim(conn, queue.EVALUATE, TOKEN, 40, now_ms=2_000, lease_ms=10_000)
+                if conn.dialect.name == "postgresql":
+                    hot = await conn.scalar(sa.text("SELECT pg_stat_get_xact_tuples_hot_updated('jobs'::regclass)"))
+                    assert hot == len(claimed) == 40
+            async with db.read() as conn:
+                rows = (await conn.execute(sa.text("SELECT lock_token, lease_until_ms, run_after_ms FROM jobs"))).all()
+            assert {tuple(r) for r in rows} == {(TOKEN, 12_000, 1_000), (None, None, 1_000)}
+            assert sum(1 for r in rows if r.lock_token == TOKEN) == 40
         finally:
             await db.dispose()
 

@@ -235,7 +235,7 @@ async def extend_lease(conn: AsyncConnection, job_id: int, token: str, until_ms:
 
     Run first in a chunk's transaction: the row lock it takes fences the chunk against a takeover."""
     result = await conn.execute(
-        sa.text("UPDATE jobs SET run_after_ms = :until WHERE id = :id AND lock_token = :token"),
+        sa.text("UPDATE jobs SET lease_until_ms = :until WHERE id = :id AND lock_token = :token"),
         {"until": until_ms, "id": job_id, "token": token},
     )
     return result.rowcount == 1

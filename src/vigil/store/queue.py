@@ -1,9 +1,11 @@
 """The job queue, in the same database as the data.
 
-A job is claimable when `run_after_ms` has passed. Claiming moves `run_after_ms` one lease
-ahead and writes a fresh `lock_token`; finishing deletes the job only if the token still
-matches. So a worker that dies leaves its jobs to come back when the lease runs out, and a
-worker that comes back late finds its token gone and writes nothing (no result twice).
+A job is claimable when `run_after_ms` has passed and no lease holds it. Claiming sets
+`lease_until_ms` one lease ahead and writes a fresh `lock_token`; finishing deletes the job
+only if the token still matches. So a worker that dies leaves its jobs to come back when the
+lease runs out, and a worker that comes back late finds its token gone and writes nothing (no
+result twice). A claim changes no indexed column: on PostgreSQL it is then a HOT update, with
+no new index entries (migration 0007).
 
 PostgreSQL: claims take a batch with FOR UPDATE SKIP LOCKED (claiming one at a time measured
 ~1k jobs/s here, a hundred at a time ~25k/s). SQLite: the caller holds the single write lock,
@@ -116,8 +118,9 @@ def claim_statement(pg: bool, kind: str) -> str:
     # backlog made evaluation crawl at ~200 objects/s; docs/decisions.md).
     head, skip_locked, tail = ("= ANY(ARRAY(", " FOR UPDATE SKIP LOCKED", "))") if pg else ("IN (", "", ")")
     return (
-        "UPDATE jobs SET run_after_ms = :lease_until, lock_token = :token, attempts = attempts + 1 "
+        "UPDATE jobs SET lease_until_ms = :lease_until, lock_token = :token, attempts = attempts + 1 "
         f"WHERE id {head}SELECT j.id FROM jobs j WHERE j.kind = '{kind}' AND j.run_after_ms <= :now "
+        "AND (j.lock_token IS NULL OR j.lease_until_ms <= :now) "
         # One object's versions are evaluated one after another, in version order, so their
         # decisions (and webhook messages) are written in that order.
         "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.team_id = j.team_id AND e.namespace = j.namespace "
@@ -169,7 +172,7 @@ async def finish(conn: AsyncConnection, token: str, job_ids: Sequence[int]) -> s
 async def retry_later(conn: AsyncConnection, token: str, job_id: int, run_after_ms: int, error: str) -> bool:
     result = await conn.execute(
         sql(
-            "UPDATE jobs SET run_after_ms = :run_after, lock_token = NULL, last_error = :error "
+            "UPDATE jobs SET run_after_ms = :run_after, lock_token = NULL, lease_until_ms = NULL, last_error = :error "
             "WHERE id = :id AND lock_token = :token"
         ),
         {"run_after": run_after_ms, "error": error[:2000], "id": job_id, "token": token},

@@ -123,11 +123,14 @@ jobs = sa.Table(
     sa.Column("object_id", sa.Text, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("request_id", sa.Text, nullable=True),
-    # Claimable once this time has passed. A claim moves it one lease ahead, so a job whose
-    # worker died comes back by itself when the lease runs out.
+    # Claimable once this time has passed (and then not claimed, or its lease ran out).
     sa.Column("run_after_ms", sa.BigInteger, nullable=False),
     # A fresh token per claim: only the holder of the current claim may finish the job.
     sa.Column("lock_token", sa.Text, nullable=True),
+    # Until when the current claim holds the job: a job whose worker died comes back by
+    # itself when its lease runs out. Not indexed, so that a claim changes no index
+    # (migration 0007).
+    sa.Column("lease_until_ms", sa.BigInteger, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("created_at_ms", sa.BigInteger, nullable=False),
