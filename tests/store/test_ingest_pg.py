@@ -92,6 +92,78 @@ def test_one_statement_writes_every_namespace_in_arrival_order_and_notifies(post
     run_sync(go())
 
 
+def test_one_namespace_statement_numbers_versions_and_names_each_entrys_request(postgres_url):
+    """The usual flush (every entry in one namespace) takes a statement of its own, which sends
+    team and namespace once and each entry's request as a position: the rows are the same."""
+
+    async def go() -> None:
+        db = Database(postgres_url)
+        try:
+            await _setup(db, ["t1", "t2"], {("t1", "a"): {}, ("t2", "a"): {}})
+            entries = [
+                _entry("t1", "a", "x", 1, "r1", 0),
+                _entry("t1", "a", "y", 2, "r2", 0),
+                _entry("t1", "a", "x", 3, "r1", 1),  # the same object twice: versions 1 then 2
+                _entry("t1", "a", "z", 4, "r_import", 7),  # a request whose row exists (an import's chunk)
+                _entry("t1", "a", "x", 5, "r2", 1),
+            ]
+            new = [NewRequest("r1", "t1", "a", "add", 2), NewRequest("r2", "t1", "a", "add", 2)]
+            async with db.direct() as conn:
+                assert await ingest_pg.add(conn, entries, new, queue.EVALUATE, 5, notify.JOBS_CHANNEL) is True
+                versions = (
+                    await conn.execute(
+                        sql(
+                            "SELECT team_id, namespace, object_id, version, data->>'n' AS n, request_id, "
+                            "request_idx FROM object_versions ORDER BY object_id, version"
+                        )
+                    )
+                ).all()
+                latest = (await conn.execute(sql("SELECT object_id, version, data->>'n' AS n FROM objects"))).all()
+                jobs = (await conn.execute(sql("SELECT object_id, version, request_id FROM jobs ORDER BY 1, 2"))).all()
+                reqs = (await conn.execute(sql("SELECT id, team_id, namespace, total FROM requests ORDER BY id"))).all()
+            assert [tuple(v) for v in versions] == [
+                ("t1", "a", "x", 1, "1", "r1", 0),
+                ("t1", "a", "x", 2, "3", "r1", 1),
+                ("t1", "a", "x", 3, "5", "r2", 1),
+                ("t1", "a", "y", 1, "2", "r2", 0),
+                ("t1", "a", "z", 1, "4", "r_import", 7),
+            ]
+            assert sorted(tuple(o) for o in latest) == [("x", 3, "5"), ("y", 1, "2"), ("z", 1, "4")]
+            assert [tuple(j) for j in jobs] == [
+                ("x", 1, "r1"), ("x", 2, "r1"), ("x", 3, "r2"), ("y", 1, "r2"), ("z", 1, "r_import"),
+            ]  # fmt: skip
+            assert [tuple(r) for r in reqs] == [("r1", "t1", "a", 2), ("r2", "t1", "a", 2)]
+            # A later flush continues the numbering from the stored version.
+            async with db.direct() as conn:
+                assert await ingest_pg.add(conn, [_entry("t1", "a", "x", 6, "r3", 0)], [], queue.EVALUATE, 6, "c")
+                assert await conn.scalar(sql("SELECT version FROM objects WHERE object_id = 'x'")) == 4
+        finally:
+            await db.dispose()
+
+    run_sync(go())
+
+
+@pytest.mark.parametrize("case", ["new namespace", "merge mode"])
+def test_one_namespace_statement_declines_when_settings_are_needed(postgres_url, case):
+    async def go() -> None:
+        db = Database(postgres_url)
+        try:
+            await _setup(db, ["t1"], {("t1", "m"): {"update_mode": "merge"}})
+            name = "new" if case == "new namespace" else "m"
+            before = await _counts(db)
+            async with db.direct() as conn:
+                written = await ingest_pg.add(
+                    conn, [_entry("t1", name, "x", 1, "r1", 0)], [NewRequest("r1", "t1", name, "add", 1)],
+                    queue.EVALUATE, 5, notify.JOBS_CHANNEL,
+                )  # fmt: skip
+            assert written is False
+            assert await _counts(db) == before
+        finally:
+            await db.dispose()
+
+    run_sync(go())
+
+
 @pytest.mark.parametrize("case", ["new namespace", "merge mode"])
 def test_statement_declines_and_writes_nothing_when_settings_are_needed(postgres_url, case):
     async def go() -> None:
