@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,6 +27,11 @@ from vigil.store.direct import DirectConnection, is_unavailable
 
 _WRITE = "vigil_write"
 BUSY_TIMEOUT_MS = 30_000  # SQLite: how long a statement waits for another process's lock
+# SQLite, hot write transactions: pauses on the event loop between tries for a write lock that
+# another process holds (see _begin_immediate).
+LOCK_PAUSE_MIN_S = 0.0001
+LOCK_PAUSE_MAX_S = 0.0005
+SQLITE_SYNCHRONOUS = "FULL"  # every commit waits for the disk (but see write_direct's `flush`)
 
 
 def async_url(url: str) -> str:
@@ -91,14 +97,21 @@ class Database:
                 yield conn
 
     @asynccontextmanager
-    async def write_direct(self) -> AsyncIterator[DirectConnection]:
-        """A write transaction whose statements go straight to the driver (see store/direct.py)."""
+    async def write_direct(self, flush: bool = True) -> AsyncIterator[DirectConnection]:
+        """A write transaction whose statements go straight to the driver (see store/direct.py).
+
+        `flush=False` (SQLite; PostgreSQL ignores it): the commit does not wait for the disk.
+        Only for a transaction whose loss in a power cut loses nothing, such as a claim (its
+        jobs are claimed again). SQLite's WAL is replayed in order, so nothing committed after
+        it can survive without it, and the next flushed commit makes it durable too. The fsync
+        is ≈ 0.7 ms here, taken while holding the write lock that the API needs.
+        """
         if self._write_lock is None:
             async with self._direct_transaction() as conn:
                 yield conn
             return
         async with self._write_lock:
-            async with self._direct_transaction() as conn:
+            async with self._sqlite_writer() as driver, self._sqlite_direct(driver, flush) as conn:
                 yield conn
 
     @asynccontextmanager
@@ -110,10 +123,7 @@ class Database:
 
     @asynccontextmanager
     async def _direct_transaction(self) -> AsyncIterator[DirectConnection]:
-        if self.is_sqlite:
-            async with self._sqlite_writer() as driver, self._sqlite_direct(driver) as conn:
-                yield conn
-            return
+        """PostgreSQL (SQLite's are in write_direct, under the write lock)."""
         async with self._driver() as driver:
             transaction = driver.transaction()
             await transaction.start()
@@ -159,28 +169,23 @@ class Database:
 
     @staticmethod
     @asynccontextmanager
-    async def _sqlite_direct(driver: Any) -> AsyncIterator[DirectConnection]:
-        # Statements and COMMIT run on this thread (store/direct.py). BEGIN IMMEDIATE is tried
-        # here too, without waiting; only when another process holds the write lock does it
-        # wait (busy_timeout) in aiosqlite's thread.
+    async def _sqlite_direct(driver: Any, flush: bool = True) -> AsyncIterator[DirectConnection]:
+        # BEGIN, the statements and COMMIT run on this thread (store/direct.py).
         raw = driver._conn
+        if not flush:  # this transaction only; SQLite takes the setting only between transactions
+            raw.execute("PRAGMA synchronous=OFF")
         try:
-            raw.execute("PRAGMA busy_timeout=0")
-            raw.execute("BEGIN IMMEDIATE")
-            began = True
-        except sqlite3.OperationalError:
-            began = False
+            await _begin_immediate(raw)
+            try:
+                yield DirectConnection(driver, "sqlite", inline=True)
+                raw.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.OperationalError):  # a failed COMMIT may have ended it
+                    raw.execute("ROLLBACK")
+                raise
         finally:
-            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        if not began:
-            await driver._execute(raw.execute, "BEGIN IMMEDIATE")
-        try:
-            yield DirectConnection(driver, "sqlite", inline=True)
-            raw.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.OperationalError):  # a failed COMMIT may have ended it
-                raw.execute("ROLLBACK")
-            raise
+            if not flush:
+                raw.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -209,6 +214,35 @@ class Database:
         await self.engine.dispose()
 
 
+async def _begin_immediate(raw: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE on the event loop's thread. While another process (`vigil api` beside
+    `vigil worker`) holds the write lock, try again after pauses of 0.1-0.5 ms on the event
+    loop, which serves requests meanwhile; after BUSY_TIMEOUT_MS the error stands.
+
+    SQLite's own busy handler, which waited here before (in aiosqlite's thread), sleeps 1, 2,
+    5, 10, 15 … ms between tries: a process that found the lock taken lost milliseconds to a
+    lock held for a fraction of one, and an API beside a worker process idled at 65-70 % of a
+    core (docs/decisions.md, "Waiting for SQLite's write lock on the event loop").
+    """
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        pause = LOCK_PAUSE_MIN_S
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) != sqlite3.SQLITE_BUSY:
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LOCK_PAUSE_MAX_S)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
 def _unavailable(exc: Exception) -> bool:
     """Does `exc`, raised while connecting (SQLAlchemy's errors) or during a block (the
     driver's own), say that the database cannot be reached or is locked?"""
@@ -233,7 +267,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # busy_timeout first: setting journal_mode waits for a lock when another process writes.
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")  # durable at every commit; costs little at 1000 rows/txn
+        cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")  # durable at every commit
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
