@@ -1,8 +1,9 @@
 """The database handle: one async engine, a write path and a read path.
 
 SQLite is single-writer: in one process every write transaction takes `_write_lock`, and
-starts with BEGIN IMMEDIATE so that processes sharing the file queue on SQLite's own lock
-(busy_timeout) instead of failing on a read-to-write upgrade.
+starts with BEGIN IMMEDIATE so that processes sharing the file queue for SQLite's own lock
+(the hot paths in short pauses on the event loop, the rest in busy_timeout) instead of
+failing on a read-to-write upgrade.
 PostgreSQL writes run concurrently; row locks and SKIP LOCKED keep them apart.
 """
 
@@ -23,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from vigil.errors import StoreUnavailable
+from vigil.store import wake
 from vigil.store.direct import DirectConnection, is_unavailable
 
 _WRITE = "vigil_write"
@@ -82,6 +84,8 @@ class Database:
         self._writer: AsyncConnection | None = None
         # A plain libpq URL for a LISTEN connection of its own (PostgreSQL only).
         self.listen_dsn = None if self.is_sqlite else "postgresql://" + self.url.split("://", 1)[1]
+        # SQLite: where separate worker processes of this file listen to be woken (store/wake.py).
+        self.wake_folder = wake.folder_for(self.url.split(":///", 1)[1].split("?", 1)[0]) if self.is_sqlite else None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 

@@ -93,8 +93,8 @@ class DirectConnection:
     objects in batches of 1,000 (docs/decisions.md, "SQLite write transactions run on the event
     loop's thread").
     The statements are SQLite's C code working on pages in memory, for microseconds per row;
-    BEGIN IMMEDIATE is tried here too without waiting; only while another process holds the
-    write lock does it wait, in aiosqlite's thread (Database._sqlite_direct).
+    BEGIN IMMEDIATE too; while another process holds the write lock it is tried again after
+    short pauses on the event loop (store/db.py: _begin_immediate).
     """
 
     def __init__(self, driver: Any, dialect: str, inline: bool = False) -> None:

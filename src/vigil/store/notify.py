@@ -3,7 +3,8 @@
 PostgreSQL delivers a notification only when the transaction that sent it commits, so a
 worker woken by one always finds the jobs committed. Without it, a separate `vigil worker`
 would find new jobs only at its next poll (VIGIL_WORKER_POLL_INTERVAL_MS). SQLite has no
-such channel: `vigil serve` wakes its in-process worker directly instead.
+such channel: `vigil serve` wakes its in-process worker directly, and `vigil api` wakes
+separate workers with a datagram (store/wake.py).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import structlog
 from vigil.config import Settings
 from vigil.errors import StoreUnavailable
 from vigil.service import evaluation
-from vigil.store import notify
+from vigil.store import notify, wake
 from vigil.store.db import Database
 from vigil.worker.deliveries import Dispatcher
 from vigil.worker.imports import ImportRunner
@@ -38,10 +38,11 @@ class Wakeup:
 class Worker:
     def __init__(self, db: Database, settings: Settings, api_in_process: bool = False) -> None:
         self._db = db
-        # Whether every commit of jobs wakes this worker. Not so for a `vigil worker` on SQLite:
-        # nothing tells it about the API's commits, so after a batch it claims again at once
-        # (as every worker did before `Batch.more`) instead of waiting for its poll.
-        self._commits_wake = api_in_process or db.listen_dsn is not None
+        # Whether every commit of jobs wakes this worker: the API in the same process, NOTIFY on
+        # PostgreSQL, a datagram from the API processes on SQLite (store/wake.py). If not (an
+        # in-memory SQLite database), after a batch it claims again at once instead of waiting.
+        self._api_in_process = api_in_process
+        self._commits_wake = api_in_process or db.listen_dsn is not None or db.wake_folder is not None
         self._policy = evaluation.Policy(
             batch_size=settings.worker_batch_size,
             lease_ms=int(settings.job_lease_s * 1000),
@@ -64,6 +65,8 @@ class Worker:
             listeners.append(
                 notify.listen_forever(self._db.listen_dsn, notify.JOBS_CHANNEL, self.wakeup.set, self._stopping)
             )
+        elif self._db.wake_folder is not None and not self._api_in_process:
+            listeners.append(wake.listen_forever(self._db.wake_folder, self.wakeup.set, self._stopping))
         await asyncio.gather(
             *(self._loop(n) for n in range(self._concurrency)),
             self._imports.run(),
