@@ -96,10 +96,13 @@ async def _serve(
         from vigil.api.app import create_app
 
         on_commit = worker.wakeup.set if worker else None
-        if worker is None and db.wake_folder is not None:
+        if db.wake_folder is not None:
             from vigil.store.wake import Announcer
 
-            on_commit = Announcer(db.wake_folder)  # wakes `vigil worker` processes on this SQLite file
+            # Wakes `vigil worker` processes on this SQLite file (beside `vigil serve`'s own).
+            announce = Announcer(db.wake_folder)
+            wake_worker = on_commit
+            on_commit = announce if wake_worker is None else lambda: (wake_worker(), announce())
         api = create_app(settings, db, on_commit=on_commit)
         config = uvicorn.Config(
             api, host=host, port=port, loop="none", http="httptools", lifespan="on",

@@ -72,6 +72,28 @@ def test_a_claim_changes_no_indexed_column_and_on_postgresql_writes_no_index_ent
     run_sync(go())
 
 
+def test_a_claim_made_before_migration_0007_is_held_until_its_lease_in_run_after_ms(db_url):
+    """Workers of the old code, still running while the new one starts, claim by moving
+    run_after_ms and leave lease_until_ms empty: such a job comes back when that time passes."""
+
+    async def go() -> None:
+        db = Database(db_url)
+        try:
+            async with db.write() as conn:
+                await queue.enqueue(conn, jobs(1), now_ms=1_000)
+                await conn.execute(sa.text("UPDATE jobs SET lock_token = 'old', run_after_ms = 31000"))
+            async with db.write() as conn:
+                assert await queue.claim(conn, queue.EVALUATE, "A", 10, now_ms=30_999, lease_ms=10_000) == []
+                (job,) = await queue.claim(conn, queue.EVALUATE, "A", 10, now_ms=31_000, lease_ms=10_000)
+            async with db.write() as conn:
+                assert await queue.finish(conn, "old", [job.id]) == set()  # the old claim lost it
+                assert await queue.finish(conn, "A", [job.id]) == {job.id}
+        finally:
+            await db.dispose()
+
+    run_sync(go())
+
+
 def test_expired_lease_lets_another_worker_claim_and_the_late_one_cannot_finish(db_url):
     async def go() -> None:
         db = Database(db_url)

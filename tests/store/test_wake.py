@@ -12,7 +12,10 @@ from pathlib import Path
 import httpx
 
 from tests.helpers import create_key, free_port, query, run_sync, start, vigil_env
+from vigil.config import Settings
 from vigil.store import wake
+from vigil.store.db import Database
+from vigil.worker.loop import Worker
 
 
 def test_the_folder_is_beside_the_file_or_in_the_temp_dir_when_paths_would_be_too_long(tmp_path):
@@ -79,3 +82,22 @@ def test_a_separate_worker_on_sqlite_is_woken_by_the_apis_commit_not_its_poll(tm
     finally:
         worker.stop()
         api.stop()
+
+
+def test_a_worker_whose_socket_cannot_be_made_falls_back_to_claiming_and_polling(tmp_path):
+    """A folder that cannot be created (here: under a file) must not stop the worker."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    url = f"sqlite:///{tmp_path / 'vigil.db'}"
+
+    async def go() -> bool:
+        db = Database(url)
+        try:
+            worker = Worker(db, Settings(database_url=url))
+            assert worker._commits_wake
+            await worker._listen_for_datagrams(blocker / "vigil.db.wake")
+            return worker._commits_wake
+        finally:
+            await db.dispose()
+
+    assert run_sync(go()) is False

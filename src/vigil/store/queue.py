@@ -120,7 +120,9 @@ def claim_statement(pg: bool, kind: str) -> str:
     return (
         "UPDATE jobs SET lease_until_ms = :lease_until, lock_token = :token, attempts = attempts + 1 "
         f"WHERE id {head}SELECT j.id FROM jobs j WHERE j.kind = '{kind}' AND j.run_after_ms <= :now "
-        "AND (j.lock_token IS NULL OR j.lease_until_ms <= :now) "
+        # Not leased, or its lease ran out. A claim made by a worker of the code before
+        # migration 0007 has a token but no lease_until_ms: its lease is in run_after_ms.
+        "AND (j.lease_until_ms IS NULL OR j.lease_until_ms <= :now) "
         # One object's versions are evaluated one after another, in version order, so their
         # decisions (and webhook messages) are written in that order.
         "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.team_id = j.team_id AND e.namespace = j.namespace "

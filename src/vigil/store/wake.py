@@ -39,7 +39,7 @@ def folder_for(database_path: str) -> Path | None:
         return None
     real = os.path.realpath(database_path)
     beside = Path(real + ".wake")
-    if len(str(beside)) + 1 + _SOCKET_NAME_MAX <= _UNIX_PATH_MAX:
+    if len(os.fsencode(beside)) + 1 + _SOCKET_NAME_MAX <= _UNIX_PATH_MAX:
         return beside
     digest = hashlib.sha256(real.encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"vigil-wake-{digest}"
@@ -47,12 +47,19 @@ def folder_for(database_path: str) -> Path | None:
 
 async def listen_forever(folder: Path, on_wake: Callable[[], None], stopping: asyncio.Event) -> None:
     """Bind a socket of this process in `folder` and call `on_wake` for each datagram until
-    `stopping` is set; then remove the socket."""
-    folder.mkdir(parents=True, exist_ok=True)
+    `stopping` is set; then remove the socket. Raises OSError if the socket cannot be made
+    (a folder of another user, a read-only disk): the caller then relies on its poll."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_uid != os.getuid():
+        raise PermissionError(f"{folder} belongs to another user")
     path = folder / f"{os.getpid()}-{secrets.token_hex(4)}.sock"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.setblocking(False)
-    sock.bind(str(path))
+    try:
+        sock.setblocking(False)
+        sock.bind(str(path))
+    except OSError:
+        sock.close()
+        raise
     loop = asyncio.get_running_loop()
 
     def drain() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import structlog
 
@@ -66,7 +67,7 @@ class Worker:
                 notify.listen_forever(self._db.listen_dsn, notify.JOBS_CHANNEL, self.wakeup.set, self._stopping)
             )
         elif self._db.wake_folder is not None and not self._api_in_process:
-            listeners.append(wake.listen_forever(self._db.wake_folder, self.wakeup.set, self._stopping))
+            listeners.append(self._listen_for_datagrams(self._db.wake_folder))
         await asyncio.gather(
             *(self._loop(n) for n in range(self._concurrency)),
             self._imports.run(),
@@ -74,6 +75,15 @@ class Worker:
             *listeners,
         )
         log.info("worker.stopped")
+
+    async def _listen_for_datagrams(self, folder: Path) -> None:
+        try:
+            await wake.listen_forever(folder, self.wakeup.set, self._stopping)
+        except OSError as exc:
+            # Nothing will wake this worker: after a batch it claims again at once, and it
+            # finds what comes later by its poll.
+            log.warning("worker.wake_socket_failed", folder=str(folder), error=str(exc))
+            self._commits_wake = False
 
     def stop(self) -> None:
         self._stopping.set()
