@@ -28,6 +28,29 @@ def test_the_folder_is_beside_the_file_or_in_the_temp_dir_when_paths_would_be_to
     assert wake.folder_for(":memory:") is None
 
 
+def test_a_worker_that_starts_after_the_apis_first_announcement_is_found_at_the_next(tmp_path):
+    folder = tmp_path / "v.db.wake"
+
+    async def go() -> int:
+        stopping = asyncio.Event()
+        woken = [0]
+        announce = wake.Announcer(folder)
+        announce()  # no worker yet: the folder is listed empty
+        await asyncio.sleep(0.01)
+        listener = asyncio.ensure_future(
+            wake.listen_forever(folder, lambda: woken.__setitem__(0, woken[0] + 1), stopping)
+        )
+        await asyncio.sleep(0.05)
+        announce()  # well within RELIST_S: the folder's change is what makes it list again
+        await asyncio.sleep(0.05)
+        stopping.set()
+        await listener
+        announce.close()
+        return woken[0]
+
+    assert run_sync(go()) == 2  # once on start, once by the datagram
+
+
 def test_an_announcement_wakes_every_listening_worker_and_forgets_dead_ones(tmp_path):
     folder = tmp_path / "v.db.wake"
 
@@ -70,7 +93,13 @@ def test_a_separate_worker_on_sqlite_is_woken_by_the_apis_commit_not_its_poll(tm
     worker = start(["worker", "--no-migrate"], env, tmp_path / "worker.log")
     team = create_key(url, "wake")
     try:
-        time.sleep(1.5)  # the worker has claimed nothing and waits; the API has listed it
+        folder = wake.folder_for(str(tmp_path / "vigil.db"))
+        assert folder is not None
+        deadline = time.monotonic() + 30
+        while not list(folder.glob("*.sock")):  # the worker is up and listening
+            assert time.monotonic() < deadline and worker.popen.poll() is None, worker.log()
+            time.sleep(0.05)
+        time.sleep(0.5)  # past its first claim, which found nothing: it waits for a wake-up
         with httpx.Client(base_url=api.base_url, timeout=10) as client:
             for n in range(3):
                 sent = time.monotonic()

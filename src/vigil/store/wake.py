@@ -28,7 +28,7 @@ log = structlog.get_logger("vigil.wake")
 
 _SOCKET_NAME_MAX = len("4194304-0123abcd.sock")
 _UNIX_PATH_MAX = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
-RELIST_S = 1.0  # how often an API looks for workers that started since (until then they poll)
+RELIST_S = 1.0  # besides when the folder changes, an API lists it again at least this often
 
 
 def folder_for(database_path: str) -> Path | None:
@@ -87,6 +87,7 @@ class Announcer:
         self._sock.setblocking(False)
         self._targets: list[str] = []
         self._listed_at = float("-inf")
+        self._listed_version: int | None = None  # the folder's mtime when it was listed
         self._pending = False
 
     def __call__(self) -> None:
@@ -98,8 +99,14 @@ class Announcer:
     def _send(self) -> None:
         self._pending = False
         now = time.monotonic()
-        if now - self._listed_at >= RELIST_S:
-            self._listed_at = now
+        # A worker binding or removing its socket changes the folder's mtime: one stat a turn
+        # finds a new worker at its first commit; the timed relisting covers coarse clocks.
+        try:
+            version: int | None = os.stat(self._folder).st_mtime_ns
+        except OSError:
+            version = None
+        if version != self._listed_version or now - self._listed_at >= RELIST_S:
+            self._listed_at, self._listed_version = now, version
             try:
                 self._targets = [str(p) for p in self._folder.glob("*.sock")]
             except OSError:
