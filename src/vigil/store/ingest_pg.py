@@ -39,25 +39,11 @@ class Entry:
 # the newest, so entry k is version newest - n + k. The last entry's parsed document is reused
 # for its version row. Rows are taken in (team, namespace, object id) order, so that concurrent
 # flushes touching the same objects lock them in one order and never deadlock.
-_OK_ALL = (
-    "g AS (SELECT DISTINCT team_id, namespace FROM e), "
-    "ok AS (SELECT count(*) = (SELECT count(*) FROM g) AS ok FROM g JOIN namespaces ns "
-    "ON ns.team_id = g.team_id AND ns.name = g.namespace "
-    "WHERE ns.settings->>'update_mode' IS DISTINCT FROM 'merge'), "
-)
-_REQUESTS_AND_NOTIFY = (
-    "r AS (INSERT INTO requests (id, team_id, namespace, kind, status, total, pending, failed, created_at_ms, "
-    "updated_at_ms) SELECT q.id, q.team, q.ns, q.kind, :status, q.total, q.total, 0, :now, :now "
-    "FROM unnest(CAST(:rids AS text[]), CAST(:rteams AS text[]), CAST(:rnss AS text[]), CAST(:rkinds AS text[]), "
-    "CAST(:rtotals AS int[])) AS q(id, team, ns, kind, total) WHERE (SELECT ok FROM ok)) "
-    "SELECT ok, CASE WHEN ok THEN pg_notify(:channel, '') END AS notified FROM ok"
-)
-
-
-def _statement(team: str, namespace: str, request: str, ok: str, key: str) -> TextClause:
-    """The statement, with where an entry's team, namespace and request id come from."""
+def _statement(*, entries: str, ok: str, team: str, namespace: str, request: str, join: str) -> TextClause:
+    """The statement, given the entries `e`, the settings check `ok`, where an entry's team,
+    namespace and request id come from, and how the upserted rows join back to the entries."""
     return sql(
-        f"WITH e AS ({_ENTRIES[key]}), {ok}"
+        f"WITH e AS ({entries}), {ok}"
         "up AS (INSERT INTO objects (team_id, namespace, object_id, version, data, created_at_ms, updated_at_ms) "
         f"SELECT {team}, {namespace}, e.object_id, e.n, CAST(e.data AS jsonb), :now, :now FROM e "
         f"WHERE e.k = e.n AND (SELECT ok FROM ok) ORDER BY {team}, {namespace}, e.object_id "
@@ -67,37 +53,45 @@ def _statement(team: str, namespace: str, request: str, ok: str, key: str) -> Te
         "v AS (INSERT INTO object_versions (team_id, namespace, object_id, version, data, request_id, request_idx, "
         f"created_at_ms) SELECT up.team_id, up.namespace, e.object_id, up.version - e.n + e.k, "
         f"CASE WHEN e.k = e.n THEN up.data ELSE CAST(e.data AS jsonb) END, {request}, e.request_idx, :now "
-        f"FROM e JOIN up ON {_JOIN[key]} "
+        f"FROM e JOIN up ON {join} "
         "RETURNING team_id, namespace, object_id, version, request_id), "
         "j AS (INSERT INTO jobs (kind, team_id, namespace, object_id, version, request_id, run_after_ms, attempts, "
         "created_at_ms) SELECT :kind, v.team_id, v.namespace, v.object_id, v.version, v.request_id, :now, 0, :now "
-        "FROM v), " + _REQUESTS_AND_NOTIFY
+        "FROM v), "
+        "r AS (INSERT INTO requests (id, team_id, namespace, kind, status, total, pending, failed, created_at_ms, "
+        "updated_at_ms) SELECT q.id, q.team, q.ns, q.kind, :status, q.total, q.total, 0, :now, :now "
+        "FROM unnest(CAST(:rids AS text[]), CAST(:rteams AS text[]), CAST(:rnss AS text[]), CAST(:rkinds AS text[]), "
+        "CAST(:rtotals AS int[])) AS q(id, team, ns, kind, total) WHERE (SELECT ok FROM ok)) "
+        "SELECT ok, CASE WHEN ok THEN pg_notify(:channel, '') END AS notified FROM ok"
     )
 
 
-_ENTRIES = {
-    # Entries of several namespaces (or teams): each names its own.
-    "many": "SELECT * FROM unnest(CAST(:t AS text[]), CAST(:s AS text[]), CAST(:o AS text[]), CAST(:d AS text[]), "
+# Entries of several namespaces (or teams): each names its own.
+_ADD = _statement(
+    entries="SELECT * FROM unnest(CAST(:t AS text[]), CAST(:s AS text[]), CAST(:o AS text[]), CAST(:d AS text[]), "
     "CAST(:r AS text[]), CAST(:i AS int[]), CAST(:k AS int[]), CAST(:n AS int[])) "
     "AS e(team_id, namespace, object_id, data, request_id, request_idx, k, n)",
-    # The usual flush: every entry in one namespace of one team, which are sent once, and each
-    # entry's request as a position in :q (a flush holds a few requests). Measured in
-    # isolation, 30 batches of 1,000: 30.5 → 25.0 ms a statement (the storage ceiling's 23.0).
-    "one": "SELECT * FROM unnest(CAST(:o AS text[]), CAST(:d AS text[]), CAST(:r AS int[]), CAST(:i AS int[]), "
-    "CAST(:k AS int[]), CAST(:n AS int[])) AS e(object_id, data, request_at, request_idx, k, n)",
-}
-_JOIN = {
-    "many": "up.team_id = e.team_id AND up.namespace = e.namespace AND up.object_id = e.object_id",
-    "one": "up.object_id = e.object_id",
-}
-_ADD = _statement("e.team_id", "e.namespace", "e.request_id", _OK_ALL, "many")
+    ok="g AS (SELECT DISTINCT team_id, namespace FROM e), "
+    "ok AS (SELECT count(*) = (SELECT count(*) FROM g) AS ok FROM g JOIN namespaces ns "
+    "ON ns.team_id = g.team_id AND ns.name = g.namespace "
+    "WHERE ns.settings->>'update_mode' IS DISTINCT FROM 'merge'), ",
+    team="e.team_id",
+    namespace="e.namespace",
+    request="e.request_id",
+    join="up.team_id = e.team_id AND up.namespace = e.namespace AND up.object_id = e.object_id",
+)
+# The usual flush: every entry in one namespace of one team, which are sent once, and each
+# entry's request as a position in :q (a flush holds a few requests). Measured in isolation,
+# 30 batches of 1,000: 30.5 → 25.0 ms a statement (the storage ceiling's 23.0).
 _ADD_ONE = _statement(
-    "CAST(:team AS text)",
-    "CAST(:ns AS text)",
-    "(CAST(:q AS text[]))[e.request_at]",
-    "ok AS (SELECT EXISTS (SELECT 1 FROM namespaces WHERE team_id = :team AND name = :ns "
+    entries="SELECT * FROM unnest(CAST(:o AS text[]), CAST(:d AS text[]), CAST(:r AS int[]), CAST(:i AS int[]), "
+    "CAST(:k AS int[]), CAST(:n AS int[])) AS e(object_id, data, request_at, request_idx, k, n)",
+    ok="ok AS (SELECT EXISTS (SELECT 1 FROM namespaces WHERE team_id = :team AND name = :ns "
     "AND settings->>'update_mode' IS DISTINCT FROM 'merge') AS ok), ",
-    "one",
+    team="CAST(:team AS text)",
+    namespace="CAST(:ns AS text)",
+    request="(CAST(:q AS text[]))[e.request_at]",
+    join="up.object_id = e.object_id",
 )
 
 

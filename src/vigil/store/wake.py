@@ -6,7 +6,8 @@ PostgreSQL carries NOTIFY (store/notify.py); SQLite has no channel between proce
 socket in a folder beside the database file (`<file>.wake/`), and an API process sends every
 socket there one empty datagram after its commits (at most one per turn of its event loop).
 A datagram means "look now" and nothing more: the jobs are already committed when it is sent,
-and a lost one costs a poll. `vigil serve` needs none of this: its worker is in-process.
+and a lost one costs a poll. `vigil serve` wakes its own in-process worker directly, and
+announces too, for any `vigil worker` run beside it.
 """
 
 from __future__ import annotations
