@@ -8,10 +8,11 @@ import json
 
 from tests.helpers import run_sync
 from vigil.ids import new_id
-from vigil.service import evaluation, ingest, status
+from vigil.service import evaluation, ingest, status, webhooks
 from vigil.store import keys, migrate, queue, requests
 from vigil.store.clock import now_ms
 from vigil.store.db import Database
+from vigil.store.direct import sql
 
 
 def test_job_claimed_past_max_attempts_becomes_a_failed_decision(fresh_backend):
@@ -60,3 +61,43 @@ def test_job_claimed_past_max_attempts_becomes_a_failed_decision(fresh_backend):
     assert poisoned["error_summary"].startswith("1 of 1 objects failed evaluation: poison: gave up after 2 attempts")
     assert healthy["status"] == "succeeded" and healthy["error_summary"] is None
     assert healthy["data"][0]["output"] == {"labels": [], "actions": [], "fields": {}}
+
+
+def test_a_batch_counts_the_webhook_messages_it_wrote(fresh_backend):
+    """The worker wakes its webhook dispatcher only after a batch that wrote messages
+    (worker/loop.py): a team without endpoints writes none, one with an endpoint one per event."""
+    url = fresh_backend.database_url
+    run_sync(migrate.upgrade(url))
+
+    async def go() -> tuple[evaluation.Batch, evaluation.Batch, int]:
+        db = Database(url)
+        try:
+            team = new_id("team")
+            async with db.write() as conn:
+                await keys.insert_team(conn, team, team, 0)
+            policy = evaluation.Policy(batch_size=10, lease_ms=30_000, max_attempts=2)
+
+            async def one_batch(object_id: str) -> evaluation.Batch:
+                obj = {"id": object_id}
+                submission = ingest.Submission(team, "products", new_id("req"), [(object_id, obj, json.dumps(obj))])
+                await ingest.write_submissions(db, [submission])
+                return await evaluation.run_once(db, policy)
+
+            silent = await one_batch("before")
+            await webhooks.create(db, team, {"url": "http://127.0.0.1:9/hooks"})
+            announced = await one_batch("after")
+            async with db.read() as conn:
+                stored = len(await webhook_messages_for(conn, team))
+            return silent, announced, stored
+        finally:
+            await db.dispose()
+
+    silent, announced, stored = run_sync(go())
+    assert (silent.claimed, silent.messages) == (1, 0)
+    # workflow.succeeded for the object and request.completed for its single-object request.
+    assert announced.claimed == 1 and announced.messages == stored and stored >= 1
+
+
+async def webhook_messages_for(conn, team: str) -> list:
+    rows = await conn.execute(sql("SELECT id FROM webhook_messages WHERE team_id = :team"), {"team": team})
+    return list(rows)

@@ -10,7 +10,7 @@ connections (store.db.PG_SESSION_SETTINGS)."""
 from __future__ import annotations
 
 from tests.helpers import run_sync
-from vigil.store import evaluations, queue, requests
+from vigil.store import evaluations, lists, policies, queue, requests
 from vigil.store.db import Database
 from vigil.store.direct import _to_numbered
 
@@ -61,9 +61,59 @@ def test_claim_and_request_count_probe_indexes_on_empty_tables(postgres_url):
 
     plans = run_sync(go())
     assert "Seq Scan" not in plans["claim"], plans["claim"]
-    assert "ix_jobs_due" in plans["claim"], plans["claim"]
+    # Walked in claim order and left at the batch: a bitmap scan read every due entry, and
+    # every dead one left by finished jobs until vacuum, at each claim.
+    assert "Index Scan using ix_jobs_due" in plans["claim"], plans["claim"]
+    assert "Bitmap" not in plans["claim"], plans["claim"]
     assert "Seq Scan" not in plans["count"], plans["count"]
     assert "requests_pkey" in plans["count"], plans["count"]
     assert "JIT" not in plans["depth"], plans["depth"]
     # The import runner's claim walks import jobs only, not every due evaluation.
     assert "ix_jobs_import_due" in plans["imports"], plans["imports"]
+
+
+def test_sessions_run_generic_plans_without_bitmap_scans(postgres_url):
+    async def go() -> dict[str, str]:
+        db = Database(postgres_url)
+        try:
+            async with db._driver() as conn:
+                return {
+                    name: await conn.fetchval(f"SHOW {name}")
+                    for name in ("enable_seqscan", "enable_bitmapscan", "plan_cache_mode", "jit")
+                }
+        finally:
+            await db.dispose()
+
+    assert run_sync(go()) == {
+        "enable_seqscan": "off",
+        "enable_bitmapscan": "off",
+        "plan_cache_mode": "force_generic_plan",
+        "jit": "off",
+    }
+
+
+def test_pairs_of_keys_are_probed_not_walked(postgres_url):
+    """Parents of a policy and lists by (team, name): each pair is an index probe. As an OR of
+    pairs, without bitmap scans, PostgreSQL walked every object of the team."""
+
+    async def go() -> list[str]:
+        db = Database(postgres_url)
+        plans: list[str] = []
+        try:
+            async with db._driver() as conn:
+                plans.append(
+                    await _generic_plan(
+                        conn, "parents", policies.PARENTS_PG, {"team": "t", "ns": ["a", "b"], "ids": ["x", "y"]}
+                    )
+                )
+                plans.append(
+                    await _generic_plan(conn, "lists", lists.ITEMS_PG, {"teams": ["t", "u"], "names": ["a", "b"]})
+                )
+        finally:
+            await db.dispose()
+        return plans
+
+    for plan in run_sync(go()):
+        assert "Seq Scan" not in plan, plan
+        probe = [line for line in plan.splitlines() if "Index Cond" in line]
+        assert probe and ("namespace =" in probe[-1] or "name =" in probe[-1]), plan

@@ -52,6 +52,7 @@ class Batch:
     # (worker/loop.py). Rarely a ready job is missed (skipped by SKIP LOCKED while another
     # transaction held it, which then rolled back): the poll takes it.
     more: bool
+    messages: int = 0  # webhook messages the batch wrote (their dispatcher is woken only then)
 
 
 async def run_once(db: Database, policy: Policy) -> Batch:
@@ -130,7 +131,7 @@ async def run_once(db: Database, policy: Policy) -> Batch:
                 counts[request_id][1] += decision.status == "failed"
         completed = await requests.count_done(conn, {rid: (n, f) for rid, (n, f) in counts.items()}, now)
         # Webhook messages commit with the decisions they announce: no dual write.
-        await webhooks.fan_out(
+        messages = await webhooks.fan_out(
             conn, lambda: webhook_events.for_decisions(kept, by_key, completed, policy.base_url, now), now,
             teams={d.team_id for d in kept} | {r.team_id for r in completed},
         )  # fmt: skip
@@ -143,7 +144,8 @@ async def run_once(db: Database, policy: Policy) -> Batch:
         created = lag_from.get(by_key[_key(decision)].id)
         if created is not None:
             metrics.DECISION_LAG_SECONDS.observe(max(finished - created, 0) / 1000)
-    return Batch(len(jobs), len(jobs) >= policy.batch_size or any(job.later for job in jobs))
+    more = len(jobs) >= policy.batch_size or any(job.later for job in jobs)
+    return Batch(len(jobs), more, messages)
 
 
 async def _claim(db: Database, policy: Policy, token: str) -> tuple[list[queue.Job], dict[int, evaluations.Inputs]]:

@@ -57,10 +57,24 @@ def _json_encode(value: object) -> str:
 # next ANALYZE. Turning sequential scans off makes index paths win whatever the statistics say;
 # where no index fits, PostgreSQL still scans (it is a cost penalty, not a ban). Measured side
 # by side: `vigil api` + `vigil worker` single objects +10 %, +16 %, +13 % (docs/decisions.md).
+# Bitmap scans off too: the claim's bitmap scan of the claim-order index read every due entry,
+# and every entry of a job deleted since the last vacuum (autovacuum visits a table at most
+# once a minute), sorted them and kept a batch: at single-object saturation 46 % of the
+# worker's PostgreSQL CPU. An index scan walks the index in claim order, stops at the batch,
+# and marks the dead entries it passes so that later claims skip them. (Pairs of keys are
+# asked as two arrays joined on the key, not as an OR, which needs a bitmap scan.)
+# Generic plans always (`force_generic_plan`): with parameters PostgreSQL kept planning the
+# claim afresh at every execution (0.7 ms of planning to 0.9 ms of execution for a batch), as
+# its generic plan looked dearer; with the scans above off, the generic plan is the index walk.
 # JIT off as well: a statement that still scans (the /metrics queue depth) now costs past
 # jit_above_cost, and LLVM compiled it at every run (24 ms for an empty table). Vigil runs
 # no analytic queries that JIT would pay for.
-PG_SESSION_SETTINGS = {"enable_seqscan": "off", "jit": "off"}
+PG_SESSION_SETTINGS = {
+    "enable_seqscan": "off",
+    "enable_bitmapscan": "off",
+    "plan_cache_mode": "force_generic_plan",
+    "jit": "off",
+}
 
 
 class Database:

@@ -104,11 +104,23 @@ async def versions(conn: AsyncConnection, team_ids: Iterable[str]) -> dict[tuple
     return {(row.team_id, row.name): (row.kind, row.version) for row in rows}
 
 
+# A primary-key probe per pair whatever the statistics say (LATERAL … LIMIT 1).
+ITEMS_PG = (
+    "SELECT l.* FROM unnest(CAST(:teams AS text[]), CAST(:names AS text[])) AS p(team, name) "
+    "JOIN LATERAL (SELECT team_id, name, kind, description, item_count, version, created_at_ms, updated_at_ms, "
+    "items FROM lists WHERE team_id = p.team AND name = p.name LIMIT 1) l ON true"
+)
+
+
 async def items(conn: AsyncConnection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ListRecord]:
     """The full lists named by (team, name)."""
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    condition = sa.or_(*(sa.and_(lists.c.team_id == t, lists.c.name == n) for t, n in wanted))
-    rows = await conn.execute(sa.select(lists.c.team_id, *_SUMMARY, lists.c["items"]).where(condition))
+    if conn.dialect.name == "postgresql":
+        # A probe per pair (PostgreSQL sessions run without bitmap scans, which an OR needs).
+        rows = await conn.execute(sql(ITEMS_PG), {"teams": [t for t, _ in wanted], "names": [n for _, n in wanted]})
+    else:
+        condition = sa.or_(*(sa.and_(lists.c.team_id == t, lists.c.name == n) for t, n in wanted))
+        rows = await conn.execute(sa.select(lists.c.team_id, *_SUMMARY, lists.c["items"]).where(condition))
     return {(row.team_id, row.name): ListRecord(_summary(row), jsondoc.load(row.items)) for row in rows}

@@ -130,6 +130,15 @@ async def current_documents(conn: AsyncConnection, team_id: str) -> dict[str, di
     return {row.namespace: jsondoc.load(row.document) for row in rows}
 
 
+# A primary-key probe per pair whatever the statistics say (LATERAL … LIMIT 1, as in
+# store/evaluations.py); planned as a join, the generic plan walked every object of the team.
+PARENTS_PG = (
+    "SELECT o.namespace, o.object_id, o.data FROM unnest(CAST(:ns AS text[]), CAST(:ids AS text[])) AS p(ns, id) "
+    "JOIN LATERAL (SELECT namespace, object_id, data FROM objects WHERE team_id = :team AND namespace = p.ns "
+    "AND object_id = p.id AND version > 0 LIMIT 1) o ON true"
+)
+
+
 async def parent_objects(
     conn: AsyncConnection, team_id: str, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], dict[str, Any]]:
@@ -139,6 +148,13 @@ async def parent_objects(
     if not wanted:
         return {}
     found: dict[tuple[str, str], dict[str, Any]] = {}
+    if conn.dialect.name == "postgresql":
+        # Pairs as two arrays joined on the primary key: a probe per pair. PostgreSQL sessions
+        # run without bitmap scans (store/db.py), so an OR of pairs would walk the whole team.
+        rows = await conn.execute(
+            sql(PARENTS_PG), {"team": team_id, "ns": [n for n, _ in wanted], "ids": [o for _, o in wanted]}
+        )
+        return {(row.namespace, row.object_id): jsondoc.load(row.data) for row in rows}
     for start in range(0, len(wanted), 200):
         chunk = wanted[start : start + 200]
         params: dict[str, Any] = {"team": team_id}

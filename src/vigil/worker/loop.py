@@ -105,8 +105,10 @@ class Worker:
                 log.exception("worker.batch_failed", loop=number)
                 batch = evaluation.Batch(0, False)
                 await asyncio.sleep(1.0)
-            if batch.claimed:
-                self._deliveries.wakeup.set()  # the batch may have written webhook messages
+            if batch.messages:
+                # Not after every batch: without webhooks that was a claim of due messages (a
+                # statement and a loop turn) per batch, to find none.
+                self._deliveries.wakeup.set()
             if batch.more or (batch.claimed and not self._commits_wake):
                 continue
             try:
