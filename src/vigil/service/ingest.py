@@ -177,8 +177,12 @@ async def write_in(conn: Any, submissions: Sequence[Submission], now: int) -> No
 
 
 def _new_requests(submissions: Sequence[Submission]) -> list[requests.NewRequest]:
+    """Rows for the calls of several objects: a call of one object is told by its version and
+    decision alone (store/requests.py: single_object)."""
     return [
-        requests.NewRequest(s.request_id, s.team_id, s.namespace, s.kind, s.size) for s in submissions if s.new_request
+        requests.NewRequest(s.request_id, s.team_id, s.namespace, s.kind, s.size)
+        for s in submissions
+        if s.new_request and s.size > 1
     ]
 
 

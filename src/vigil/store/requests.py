@@ -1,4 +1,5 @@
-"""Requests: one per accepted call, with a count of items not yet terminal."""
+"""Requests: one per accepted call of several objects (or an import), with a count of items
+not yet terminal. A call of one object has no row (see `single_object`)."""
 
 from __future__ import annotations
 
@@ -69,7 +70,36 @@ async def get(conn: AsyncConnection, team_id: str, namespace: str, request_id: s
             )
         )
     ).first()
-    return None if row is None else _record(row)
+    if row is not None:
+        return _record(row)
+    # A call of one object has no row: its version and that version's decision tell the rest.
+    single = (
+        await conn.execute(
+            sql(
+                "SELECT v.created_at_ms, d.status FROM object_versions v LEFT JOIN decisions d "
+                "ON d.team_id = v.team_id AND d.namespace = v.namespace AND d.object_id = v.object_id "
+                "AND d.version = v.version WHERE v.request_id = :rid AND v.request_idx = 0 "
+                "AND v.team_id = :team AND v.namespace = :ns"
+            ),
+            {"rid": request_id, "team": team_id, "ns": namespace},
+        )
+    ).first()
+    if single is None:
+        return None
+    return single_object(request_id, team_id, namespace, single.created_at_ms, single.status)
+
+
+def single_object(
+    request_id: str, team_id: str, namespace: str, created_at_ms: int, decision_status: str | None
+) -> RequestRecord:
+    """The record of a call that sent one object, which has no row in `requests` (a row per
+    single-object call was an insert, a lock and an update per object; docs/decisions.md):
+    `queued` until its object's decision, then `succeeded`, with that decision's failure."""
+    decided = decision_status is not None
+    return RequestRecord(
+        request_id, team_id, namespace, "add", SUCCEEDED if decided else QUEUED, 1, 0 if decided else 1,
+        int(decision_status == "failed"), None, created_at_ms,
+    )  # fmt: skip
 
 
 def _record(row: sa.Row) -> RequestRecord:
@@ -133,17 +163,20 @@ def count_done_statement(pg: bool) -> str:
     )
 
 
-async def count_done(conn: AsyncConnection, done: dict[str, tuple[int, int]], now_ms: int) -> list[RequestRecord]:
+async def count_done(
+    conn: AsyncConnection, done: dict[str, tuple[int, int]], now_ms: int
+) -> tuple[list[RequestRecord], set[str]]:
     """Take finished items off each request's pending count: `done` maps id → (finished, failed).
 
     The request becomes `succeeded` when its count reaches zero; those that did are returned
-    (for `request.completed` events). One statement for the whole batch (a statement per
+    (for `request.completed` events), with the ids that have a row at all (a call of one
+    object has none: see `single_object`). One statement for the whole batch (a statement per
     request was 40 % of a worker's time with single-object requests). On PostgreSQL the rows
     are locked in id order first, so workers finishing items of the same requests never
     deadlock; on SQLite the caller holds the single write lock.
     """
     if not done:
-        return []
+        return [], set()
     ids = sorted(done)
     params: dict[str, Any] = {"now": now_ms}
     pg = conn.dialect.name == "postgresql"
@@ -154,9 +187,9 @@ async def count_done(conn: AsyncConnection, done: dict[str, tuple[int, int]], no
         params.update(ids=ids, ns=[done[i][0] for i in ids], fs=[done[i][1] for i in ids])
     else:
         params["rows"] = jsondoc.dump([[i, done[i][0], done[i][1]] for i in ids])
-    rows = await conn.execute(sql(count_done_statement(pg)), params)
-    completed = [_record(row) for row in rows if row.status == SUCCEEDED and row.pending <= 0]
-    return sorted(completed, key=lambda r: r.id)
+    records = [_record(row) for row in await conn.execute(sql(count_done_statement(pg)), params)]
+    completed = [r for r in records if r.status == SUCCEEDED and r.pending <= 0]
+    return sorted(completed, key=lambda r: r.id), {r.id for r in records}
 
 
 async def insert_import(conn: AsyncConnection, request_id: str, team_id: str, namespace: str, now_ms: int) -> None:
