@@ -83,14 +83,18 @@ async def _serve(
 
     if migrate_db:
         await _migrate(settings)
-    db = Database(settings.database_url, settings.db_pool_size)
+    db = Database(settings.database_url, settings.db_pool_size, worker=with_worker and not with_api)
+    worker_db = db
     tasks = []
     worker = None
     server = None
     if with_worker:
         from vigil.worker.loop import Worker
 
-        worker = Worker(db, settings, api_in_process=with_api)
+        # `vigil serve` on PostgreSQL: the worker gets sessions of its own (store/db.py); on
+        # SQLite it must share the API's handle, which holds the one write lock.
+        worker_db = db if db.is_sqlite or not with_api else Database(settings.database_url, 4, worker=True)
+        worker = Worker(worker_db, settings, api_in_process=with_api)
         tasks.append(asyncio.create_task(worker.run()))
     if with_api:
         from vigil.api.app import create_app
@@ -140,6 +144,8 @@ async def _serve(
         await asyncio.gather(*tasks)
     finally:
         await db.dispose()
+        if worker_db is not db:
+            await worker_db.dispose()
 
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]

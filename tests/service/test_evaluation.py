@@ -9,7 +9,7 @@ import json
 from tests.helpers import run_sync
 from vigil.ids import new_id
 from vigil.service import evaluation, ingest, status, webhooks
-from vigil.store import keys, migrate, queue, requests
+from vigil.store import jsondoc, keys, migrate, queue, requests
 from vigil.store.clock import now_ms
 from vigil.store.db import Database
 from vigil.store.direct import sql
@@ -154,3 +154,37 @@ def test_a_call_of_one_object_is_told_by_its_version_and_decision(fresh_backend)
     answer = seen["answer"]
     assert answer["status"] == "succeeded" and answer["error_summary"] is None
     assert [item["id"] for item in answer["data"]] == ["solo"]
+
+
+def test_a_call_of_several_objects_completes_once_over_several_batches(fresh_backend):
+    """Only a request without a row is completed by its one decision: a call of two objects
+    evaluated in two batches sends one request.completed, with both objects counted."""
+    url = fresh_backend.database_url
+    run_sync(migrate.upgrade(url))
+
+    async def go() -> tuple[list[int], list[tuple[str, object]]]:
+        db = Database(url)
+        try:
+            team = new_id("team")
+            async with db.write() as conn:
+                await keys.insert_team(conn, team, team, 0)
+            await webhooks.create(db, team, {"url": "http://127.0.0.1:9/hooks"})
+            two = ingest.prepare(team, "products", b'{"data": [{"id": "a"}, {"id": "b"}]}', LIMITS)
+            await ingest.write_submissions(db, [two])
+            policy = evaluation.Policy(batch_size=1, lease_ms=30_000, max_attempts=2)
+            claimed = [(await evaluation.run_once(db, policy)).claimed for _ in range(3)]
+            async with db.read() as conn:
+                rows = await conn.execute(
+                    sql("SELECT event_type, payload FROM webhook_messages WHERE team_id = :team ORDER BY seq"),
+                    {"team": team},
+                )
+                events = [(row.event_type, jsondoc.load(row.payload)) for row in rows]
+            return claimed, events
+        finally:
+            await db.dispose()
+
+    claimed, events = run_sync(go())
+    assert claimed == [1, 1, 0]
+    assert [kind for kind, _ in events] == ["workflow.succeeded", "workflow.succeeded", "request.completed"]
+    completed = events[-1][1]
+    assert (completed["object_count"], completed["failed_count"], completed["status"]) == (2, 0, "succeeded")

@@ -33,7 +33,7 @@ async def _generic_plan(conn, name: str, statement: str, params: dict[str, objec
 
 def test_claim_and_request_count_probe_indexes_on_empty_tables(postgres_url):
     async def go() -> dict[str, str]:
-        db = Database(postgres_url)
+        db = Database(postgres_url, worker=True)
         try:
             async with db._driver() as conn:
                 await conn.execute("SET plan_cache_mode = force_generic_plan")
@@ -72,9 +72,12 @@ def test_claim_and_request_count_probe_indexes_on_empty_tables(postgres_url):
     assert "ix_jobs_import_due" in plans["imports"], plans["imports"]
 
 
-def test_sessions_run_generic_plans_without_bitmap_scans(postgres_url):
-    async def go() -> dict[str, str]:
-        db = Database(postgres_url)
+def test_worker_sessions_run_generic_plans_without_bitmap_scans(postgres_url):
+    """A worker's sessions add the two settings its claims need; the API's keep PostgreSQL's
+    choice, which sees the team and filters of a listing."""
+
+    async def settings(worker: bool) -> dict[str, str]:
+        db = Database(postgres_url, worker=worker)
         try:
             async with db._driver() as conn:
                 return {
@@ -84,10 +87,16 @@ def test_sessions_run_generic_plans_without_bitmap_scans(postgres_url):
         finally:
             await db.dispose()
 
-    assert run_sync(go()) == {
+    assert run_sync(settings(worker=True)) == {
         "enable_seqscan": "off",
         "enable_bitmapscan": "off",
         "plan_cache_mode": "force_generic_plan",
+        "jit": "off",
+    }
+    assert run_sync(settings(worker=False)) == {
+        "enable_seqscan": "off",
+        "enable_bitmapscan": "on",
+        "plan_cache_mode": "auto",
         "jit": "off",
     }
 

@@ -130,12 +130,13 @@ async def run_once(db: Database, policy: Policy) -> Batch:
                 counts[request_id][0] += 1
                 counts[request_id][1] += decision.status == "failed"
         completed, counted = await requests.count_done(conn, {rid: (n, f) for rid, (n, f) in counts.items()}, now)
-        # A request without a row is a call of one object, which this decision completes.
-        completed += [
-            requests.single_object(rid, d.team_id, d.namespace, lag_from.get(job.id, now), d.status)
-            for d in kept
-            if (rid := (job := by_key[_key(d)]).request_id) and rid not in counted
-        ]
+        for decision in kept:
+            # A request without a row is a call of one object, which this decision completes.
+            request_id = by_key[_key(decision)].request_id
+            if request_id and request_id not in counted:
+                completed.append(
+                    requests.single_object(request_id, decision.team_id, decision.namespace, now, decision.status)
+                )
         # Webhook messages commit with the decisions they announce: no dual write.
         messages = await webhooks.fan_out(
             conn, lambda: webhook_events.for_decisions(kept, by_key, completed, policy.base_url, now), now,

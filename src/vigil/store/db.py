@@ -57,28 +57,31 @@ def _json_encode(value: object) -> str:
 # next ANALYZE. Turning sequential scans off makes index paths win whatever the statistics say;
 # where no index fits, PostgreSQL still scans (it is a cost penalty, not a ban). Measured side
 # by side: `vigil api` + `vigil worker` single objects +10 %, +16 %, +13 % (docs/decisions.md).
-# Bitmap scans off too: the claim's bitmap scan of the claim-order index read every due entry,
-# and every entry of a job deleted since the last vacuum (autovacuum visits a table at most
-# once a minute), sorted them and kept a batch: at single-object saturation 46 % of the
-# worker's PostgreSQL CPU. An index scan walks the index in claim order, stops at the batch,
-# and marks the dead entries it passes so that later claims skip them. (Pairs of keys are
-# asked as two arrays joined on the key, not as an OR, which needs a bitmap scan.)
-# Generic plans always (`force_generic_plan`): with parameters PostgreSQL kept planning the
-# claim afresh at every execution (0.7 ms of planning to 0.9 ms of execution for a batch), as
-# its generic plan looked dearer; with the scans above off, the generic plan is the index walk.
 # JIT off as well: a statement that still scans (the /metrics queue depth) now costs past
 # jit_above_cost, and LLVM compiled it at every run (24 ms for an empty table). Vigil runs
 # no analytic queries that JIT would pay for.
-PG_SESSION_SETTINGS = {
-    "enable_seqscan": "off",
+PG_SESSION_SETTINGS = {"enable_seqscan": "off", "jit": "off"}
+# A worker's sessions (Database(worker=True)) also turn bitmap scans off: the claim's bitmap
+# scan of the claim-order index read every due entry, and every entry of a job deleted since
+# the last vacuum (autovacuum visits a table at most once a minute), sorted them and kept a
+# batch: at single-object saturation 46 % of the worker's PostgreSQL CPU. An index scan walks
+# the index in claim order, stops at the batch, and marks the dead entries it passes so that
+# later claims skip them. (Pairs of keys are asked as two arrays joined on the key, not as an
+# OR, which needs a bitmap scan.) And generic plans always: PostgreSQL kept planning the claim
+# afresh at every execution (0.7 ms of planning to 0.9 ms of execution for a batch), as its
+# generic plan looked dearer. Not the API's sessions: a generic plan of the delivery log's
+# listing, blind to its team and filters, walked every team's messages (0.9-4.6 → 86-105 ms
+# at 300,000 messages, found in review).
+PG_WORKER_SESSION_SETTINGS = {
+    **PG_SESSION_SETTINGS,
     "enable_bitmapscan": "off",
     "plan_cache_mode": "force_generic_plan",
-    "jit": "off",
 }
 
 
 class Database:
-    def __init__(self, url: str, pool_size: int = 8) -> None:
+    def __init__(self, url: str, pool_size: int = 8, worker: bool = False) -> None:
+        """`worker`: PostgreSQL sessions for a worker's claim loops (PG_WORKER_SESSION_SETTINGS)."""
         self.url = async_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         options: dict[str, object] = {
@@ -88,7 +91,7 @@ class Database:
         if not self.is_sqlite:
             options.update(
                 pool_size=pool_size, max_overflow=0, pool_pre_ping=False,
-                connect_args={"server_settings": PG_SESSION_SETTINGS},
+                connect_args={"server_settings": PG_WORKER_SESSION_SETTINGS if worker else PG_SESSION_SETTINGS},
             )  # fmt: skip
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None

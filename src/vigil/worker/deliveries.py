@@ -117,7 +117,7 @@ class Dispatcher:
         token = secrets.token_hex(12)
         now = now_ms()
         started = time.monotonic()
-        # Most wake-ups (each evaluated batch, each recorded outcome) find nothing due: look
+        # Most wake-ups (each batch that wrote messages, each recorded outcome) find nothing due: look
         # first with a plain read. On PostgreSQL the claims then run outside a transaction
         # (BEGIN and COMMIT were two of the five round trips): each endpoint's claim is one
         # statement, all or nothing, but not the set of them, so if a later one fails, those
