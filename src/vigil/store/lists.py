@@ -118,7 +118,7 @@ async def items(conn: AsyncConnection, keys: Iterable[tuple[str, str]]) -> dict[
     if not wanted:
         return {}
     if conn.dialect.name == "postgresql":
-        # A probe per pair (PostgreSQL sessions run without bitmap scans, which an OR needs).
+        # A probe per pair (a worker's PostgreSQL sessions run without the bitmap scans an OR needs).
         rows = await conn.execute(sql(ITEMS_PG), {"teams": [t for t, _ in wanted], "names": [n for _, n in wanted]})
     else:
         condition = sa.or_(*(sa.and_(lists.c.team_id == t, lists.c.name == n) for t, n in wanted))

@@ -149,8 +149,8 @@ async def parent_objects(
         return {}
     found: dict[tuple[str, str], dict[str, Any]] = {}
     if conn.dialect.name == "postgresql":
-        # Pairs as two arrays joined on the primary key: a probe per pair. PostgreSQL sessions
-        # run without bitmap scans (store/db.py), so an OR of pairs would walk the whole team.
+        # Pairs as two arrays joined on the primary key: a probe per pair. A worker's PostgreSQL
+        # sessions run without bitmap scans (store/db.py): an OR of pairs would walk the team.
         rows = await conn.execute(
             sql(PARENTS_PG), {"team": team_id, "ns": [n for n, _ in wanted], "ids": [o for _, o in wanted]}
         )
