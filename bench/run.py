@@ -242,6 +242,16 @@ def proc_cpu(pid: int, reaped_children: bool = False) -> float:
     return ticks / CLK_TCK
 
 
+def child_pids(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(child) for child in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return found
+
+
 def proc_hwm_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -561,6 +571,17 @@ class Vigil:
         else:
             self.procs["vigil api"] = Proc("vigil-api", [*vigil_command(), "api", *port], self.env, self.logdir)
         wait_http(self.port, "/readyz", next(iter(self.procs.values())))
+        if self.mode == "sqlite":
+            # Newer Vigils run `vigil serve`'s worker as a child process: wait for it, so that
+            # every CPU and RSS measurement counts it from the start.
+            help_text = subprocess.run(
+                [*vigil_command(), "serve", "--help"], env=self.env, capture_output=True, text=True
+            ).stdout
+            deadline = time.monotonic() + 30
+            while "worker child" in help_text and not child_pids(self.procs["vigil serve"].pid):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("vigil serve started no worker child in 30 s")
+                time.sleep(0.05)
         if self.mode == "pg":
             # Newer Vigils can serve the worker's own /metrics (decision lag lives there).
             help_text = subprocess.run(
@@ -596,7 +617,12 @@ class Vigil:
             self.store.reset()
 
     def pids(self) -> dict[str, int]:
-        return {name: proc.pid for name, proc in self.procs.items()}
+        """Each Vigil process, `vigil serve`'s worker child too (since it has one)."""
+        found = {name: proc.pid for name, proc in self.procs.items()}
+        for name, proc in self.procs.items():
+            for child in child_pids(proc.pid):
+                found[f"{name}: worker child"] = child
+        return found
 
     def alive(self) -> bool:
         return all(proc.alive() for proc in self.procs.values())

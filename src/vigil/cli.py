@@ -76,6 +76,7 @@ async def _serve(
     with_worker: bool,
     migrate_db: bool,
     metrics_port: int | None = None,
+    stop_on_stdin_eof: bool = False,
 ) -> None:
     import uvicorn
 
@@ -87,12 +88,20 @@ async def _serve(
     worker_db = db
     tasks = []
     worker = None
+    child = None
     server = None
-    if with_worker:
+    # `vigil serve` runs its worker as a child process (worker/child.py) unless told otherwise,
+    # or unless the database lives in this process's memory (an in-memory SQLite database).
+    if with_worker and with_api and settings.serve_worker == "process" and db.shareable:
+        from vigil.worker.child import WorkerChild
+
+        child = WorkerChild()
+        tasks.append(asyncio.create_task(child.run()))
+    elif with_worker:
         from vigil.worker.loop import Worker
 
-        # `vigil serve` on PostgreSQL: the worker gets sessions of its own (store/db.py); on
-        # SQLite it must share the API's handle, which holds the one write lock.
+        # An inline worker on PostgreSQL gets sessions of its own (store/db.py); on SQLite it
+        # must share the API's handle, which holds the one write lock.
         worker_db = db if db.is_sqlite or not with_api else Database(settings.database_url, 4, worker=True)
         worker = Worker(worker_db, settings, api_in_process=with_api)
         tasks.append(asyncio.create_task(worker.run()))
@@ -103,11 +112,12 @@ async def _serve(
         if db.wake_folder is not None:
             from vigil.store.wake import Announcer
 
-            # Wakes `vigil worker` processes on this SQLite file (beside `vigil serve`'s own).
+            # Wakes `vigil worker` processes on this SQLite file (`vigil serve`'s child among them).
             announce = Announcer(db.wake_folder)
             wake_worker = on_commit
             on_commit = announce if wake_worker is None else lambda: (wake_worker(), announce())
-        api = create_app(settings, db, on_commit=on_commit)
+        merge_from = (lambda: (child.metrics_port,) if child.metrics_port else ()) if child else tuple
+        api = create_app(settings, db, on_commit=on_commit, merge_metrics_from=merge_from)
         config = uvicorn.Config(
             api, host=host, port=port, loop="none", http="httptools", lifespan="on",
             access_log=False, log_level="warning", timeout_graceful_shutdown=30,
@@ -135,17 +145,42 @@ async def _serve(
             worker.stop()
 
     _install_stop(stop)
+    if stop_on_stdin_eof:
+        _stop_at_stdin_eof(stop)
     try:
         if server is not None:
             # The API stops first (draining its commits); then the worker.
             await tasks[-1]
             if worker is not None:
                 worker.stop()
+            if child is not None:
+                child.stop()
         await asyncio.gather(*tasks)
     finally:
         await db.dispose()
         if worker_db is not db:
             await worker_db.dispose()
+
+
+def _stop_at_stdin_eof(stop: Any) -> None:
+    """`vigil serve`'s worker child: stdin is a pipe from `vigil serve`, closed when it stops or
+    dies; stop then, as after SIGTERM."""
+    loop = asyncio.get_running_loop()
+    stdin = sys.stdin.fileno()
+
+    def readable() -> None:
+        try:
+            data = os.read(stdin, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(stdin)
+            stop()
+
+    os.set_blocking(stdin, False)
+    loop.add_reader(stdin, readable)
 
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
@@ -155,7 +190,7 @@ NoMigrate = Annotated[bool, typer.Option("--no-migrate", help="Do not migrate th
 
 @app.command()
 def serve(host: Host = "127.0.0.1", port: Port = 8000, no_migrate: NoMigrate = False) -> None:
-    """Run the API and a worker in one process (the embedded default)."""
+    """Run the API and its worker child process (the embedded default)."""
     settings = _settings()
     typer.echo(f"Vigil listening on http://{host}:{port} (database: {_safe_url(settings.database_url)})", err=True)
     _run(_serve(settings, host, port, True, True, not no_migrate))
@@ -172,10 +207,13 @@ def api(host: Host = "127.0.0.1", port: Port = 8000, no_migrate: NoMigrate = Fal
 def worker(
     no_migrate: NoMigrate = False,
     metrics_port: Annotated[int, typer.Option(help="Serve this worker's /metrics on 127.0.0.1:PORT (0: off).")] = 0,
+    stop_on_stdin_eof: Annotated[
+        bool, typer.Option(hidden=True, help="Stop when stdin closes (`vigil serve`'s worker child).")
+    ] = False,
 ) -> None:
     """Run a worker only: claims evaluation jobs from the database."""
     settings = _settings()
-    _run(_serve(settings, "", 0, False, True, not no_migrate, metrics_port or None))
+    _run(_serve(settings, "", 0, False, True, not no_migrate, metrics_port or None, stop_on_stdin_eof))
 
 
 @keys_app.command("create")

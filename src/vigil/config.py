@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(8, ge=1, description="Most PostgreSQL connections one process holds.")
     worker_batch_size: int = Field(100, ge=1, description="Jobs a worker claims in one transaction.")
     worker_concurrency: int = Field(2, ge=1, description="Claim loops per worker process.")
+    serve_worker: Literal["process", "inline"] = Field(
+        "process", description="How `vigil serve` runs its worker: a child process, or inline in its own."
+    )
     worker_poll_interval_ms: int = Field(200, ge=1, description="Idle worker's wait between empty claims.")
     job_lease_s: float = Field(30.0, gt=0, description="A claimed job returns to the queue if not done in this time.")
     job_max_attempts: int = Field(5, ge=1, description="Evaluation attempts before an object is marked failed.")

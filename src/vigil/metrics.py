@@ -1,6 +1,10 @@
 """Prometheus metrics, one registry per process, served at /metrics."""
 
-from prometheus_client import Counter, Gauge, Histogram
+from collections.abc import Iterable, Sequence
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 
 HTTP_REQUESTS = Counter("vigil_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"])
 HTTP_SECONDS = Histogram("vigil_http_request_seconds", "HTTP request duration by route", ["method", "route"])
@@ -35,3 +39,48 @@ WEBHOOK_ENDPOINT_DISABLED = Gauge("vigil_webhook_endpoint_disabled", "1 if the e
 WEBHOOK_ENDPOINT_SUCCESS_RATE = Gauge(
     "vigil_webhook_endpoint_success_rate_24h", "Share of delivery attempts that succeeded over 24 h", ["endpoint_id"]
 )
+
+
+class _Families:
+    """A registry's face for generate_latest: these families, as they are."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families
+
+
+def exposition(others: Sequence[str] = ()) -> bytes:
+    """This process's metrics in Prometheus' text format, with the `vigil_*` series of other
+    processes' expositions added in (`vigil serve` and its worker child, worker/child.py).
+
+    A series both processes have is summed: Vigil's counters and histograms count events of
+    either process, and its gauges are set by one process only (the API's /metrics handler).
+    The other processes' `process_*`/`python_*` series and `_created` timestamps are left out:
+    those describe one process, and this answer is `vigil serve`'s own."""
+    if not others:
+        return generate_latest()
+    families = {family.name: family for family in REGISTRY.collect()}
+    for text in others:
+        for family in text_string_to_metric_families(text):
+            if not family.name.startswith("vigil_") or family.name.endswith("_created"):
+                continue
+            mine = families.get(family.name)
+            if mine is None:
+                families[family.name] = family
+            elif mine.type == family.type:
+                _add_samples(mine, family)
+    return generate_latest(_Families(list(families.values())))  # type: ignore[arg-type]
+
+
+def _add_samples(into: Metric, other: Metric) -> None:
+    where = {(s.name, tuple(sorted(s.labels.items()))): n for n, s in enumerate(into.samples)}
+    for sample in other.samples:
+        if sample.name.endswith("_created"):
+            continue
+        n = where.get((sample.name, tuple(sorted(sample.labels.items()))))
+        if n is None:
+            into.samples.append(sample)
+        else:
+            into.samples[n] = into.samples[n]._replace(value=into.samples[n].value + sample.value)

@@ -1,20 +1,18 @@
-"""Workers start on new jobs without waiting for their poll: a separate `vigil worker` on
-PostgreSQL (NOTIFY), versions held back behind a batch, an import's chunks."""
+"""Workers start on new jobs without waiting for their poll: a separate `vigil worker` (NOTIFY
+on PostgreSQL, a datagram on SQLite), versions held back behind a batch, an import's chunks."""
 
 from __future__ import annotations
 
 import time
 
 import httpx
-import pytest
 
 from tests.blobs.support import create_upload, numbered_lines
 from tests.helpers import create_key, free_port, query, start, vigil_env, wait_status
 
 
 def test_separate_worker_is_woken_by_commits_not_by_its_poll(fresh_backend):
-    if fresh_backend.name != "postgres":
-        pytest.skip("SQLite has no notifications: `vigil serve` wakes its in-process worker directly")
+    """NOTIFY on PostgreSQL, a datagram from the API on SQLite (store/wake.py)."""
     url = fresh_backend.database_url
     port = free_port()
     env = vigil_env(url, VIGIL_WORKER_POLL_INTERVAL_MS="120000")  # a poll would take two minutes

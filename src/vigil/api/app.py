@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -75,8 +75,15 @@ class VigilApp:
             await self.starlette(scope, receive, send)
 
 
-def create_app(settings: Settings, db: Database | None = None, on_commit: Callable[[], None] | None = None) -> VigilApp:
-    """`on_commit` is called after each committed ingest: `vigil serve` wakes its in-process worker."""
+def create_app(
+    settings: Settings,
+    db: Database | None = None,
+    on_commit: Callable[[], None] | None = None,
+    merge_metrics_from: Callable[[], Sequence[int]] = tuple,
+) -> VigilApp:
+    """`on_commit` is called after each committed ingest (waking workers: store/wake.py, or
+    `vigil serve`'s in-process worker); `/metrics` adds in the metrics served on the loopback
+    ports `merge_metrics_from()` names at each scrape (`vigil serve`'s worker child)."""
     database = db or Database(settings.database_url, settings.db_pool_size)
     flushers = settings.group_commit_flushers or (1 if database.is_sqlite else 2)
     committer: GroupCommitter[ingest.Submission] = GroupCommitter(
@@ -108,4 +115,5 @@ def create_app(settings: Settings, db: Database | None = None, on_commit: Callab
     app.state.committer = committer
     app.state.limits = limits
     app.state.on_commit = commit_hook
+    app.state.merge_metrics_from = merge_metrics_from
     return VigilApp(app, IngestEndpoint(auth, committer, limits, settings.max_body_bytes, commit_hook))

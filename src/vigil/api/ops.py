@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -12,6 +15,9 @@ from vigil import metrics
 from vigil.api.responses import json_response
 from vigil.errors import StoreUnavailable
 from vigil.service import health
+
+log = structlog.get_logger("vigil.api")
+SCRAPE_TIMEOUT_S = 5.0
 
 
 async def healthz(request: Request) -> Response:
@@ -32,7 +38,32 @@ async def metrics_endpoint(request: Request) -> Response:
         _set_webhook_gauges(await health.webhook_gauges(request.app.state.db))
     except StoreUnavailable:
         pass  # still serve the process's own metrics
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    others = [text for port in request.app.state.merge_metrics_from() if (text := await _scrape(port)) is not None]
+    return Response(metrics.exposition(others), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _scrape(port: int) -> str | None:
+    """The /metrics text of another Vigil process on this host (`vigil serve`'s worker child),
+    or None if it does not answer now (being restarted): the answer then has this process's own."""
+    writer = None
+    try:
+        async with asyncio.timeout(SCRAPE_TIMEOUT_S):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            answer = await reader.read()
+    except (OSError, TimeoutError) as exc:
+        log.warning("metrics.scrape_failed", port=port, error=repr(exc))
+        return None
+    finally:
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    if not head.startswith((b"HTTP/1.0 200", b"HTTP/1.1 200")):
+        log.warning("metrics.scrape_failed", port=port, error=head[:100].decode(errors="replace"))
+        return None
+    return body.decode()
 
 
 def _set_webhook_gauges(rows: list[dict]) -> None:

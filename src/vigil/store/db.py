@@ -103,6 +103,8 @@ class Database:
         self.listen_dsn = None if self.is_sqlite else "postgresql://" + self.url.split("://", 1)[1]
         # SQLite: where separate worker processes of this file listen to be woken (store/wake.py).
         self.wake_folder = wake.folder_for(sa.engine.make_url(self.url).database or "") if self.is_sqlite else None
+        # Whether another process can open this database (all but an in-memory SQLite one).
+        self.shareable = not self.is_sqlite or self.wake_folder is not None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
