@@ -83,3 +83,37 @@ def test_import_chunks_wake_the_evaluation_loops_of_their_worker(fresh_backend, 
         if worker is not None:
             worker.stop()
         api.stop()
+
+
+def test_a_loop_gathers_jobs_after_a_wake_up_only_when_its_last_batch_was_big(fresh_backend):
+    """VIGIL_WORKER_GATHER_MS (worker/loop.py): after a batch of at least GATHER_FROM_BATCH
+    jobs (load), a wake-up is claimed only after the gathering pause; after a small batch (one
+    object at a time) at once. One claim loop, a pause of 4 s and a poll of two minutes tell
+    the three cases apart by far more than any scheduling delay."""
+    url = fresh_backend.database_url
+    port = free_port()
+    env = vigil_env(
+        url,
+        VIGIL_WORKER_POLL_INTERVAL_MS="120000",
+        VIGIL_WORKER_CONCURRENCY="1",
+        VIGIL_WORKER_GATHER_MS="4000",
+    )
+    serve = start(["serve", "--port", str(port)], env, fresh_backend.workdir / "serve.log", port)
+    team = create_key(url, "gather")
+
+    def decided_in(client: httpx.Client, body: dict) -> float:
+        started = time.monotonic()
+        request_id = client.post("/v1/data/products", json=body, headers=team.headers).json()["requestId"]
+        status = wait_status(client, "products", request_id, team.headers, timeout_s=30)
+        assert status["status"] == "succeeded", status
+        return time.monotonic() - started
+
+    try:
+        with httpx.Client(base_url=serve.base_url, timeout=30) as client:
+            decided_in(client, {"data": {"id": "warm-up"}})  # the worker is running, its last batch small
+            assert decided_in(client, {"data": {"id": "one"}}) < 2.0
+            decided_in(client, {"data": [{"id": f"big-{n}"} for n in range(10)]})  # a batch of 10
+            assert decided_in(client, {"data": {"id": "after-big"}}) >= 4.0  # gathered first
+            assert decided_in(client, {"data": {"id": "after-small"}}) < 2.0
+    finally:
+        serve.stop()
