@@ -303,7 +303,8 @@ class CpuMeter:
 
     def __exit__(self, *exc: object) -> None:
         wall = time.perf_counter() - self.t
-        used = {name: proc_cpu(pid) - self.start[name] for name, pid in self.parties.items()}
+        # A process that ended meanwhile (a restarted worker child) reads 0: count nothing for it.
+        used = {name: max(proc_cpu(pid) - self.start[name], 0.0) for name, pid in self.parties.items()}
         used["postgres"] = postgres_cpu() - self.pg
         used[self.children] = children_cpu() - self.load
         busy = system_busy() - self.busy
@@ -578,7 +579,8 @@ class Vigil:
                 [*vigil_command(), "serve", "--help"], env=self.env, capture_output=True, text=True
             ).stdout
             deadline = time.monotonic() + 30
-            while "worker child" in help_text and not child_pids(self.procs["vigil serve"].pid):
+            inline = self.env.get("VIGIL_SERVE_WORKER") == "inline"
+            while "worker child" in help_text and not inline and not child_pids(self.procs["vigil serve"].pid):
                 if time.monotonic() > deadline:
                     raise RuntimeError("vigil serve started no worker child in 30 s")
                 time.sleep(0.05)
@@ -620,8 +622,8 @@ class Vigil:
         """Each Vigil process, `vigil serve`'s worker child too (since it has one)."""
         found = {name: proc.pid for name, proc in self.procs.items()}
         for name, proc in self.procs.items():
-            for child in child_pids(proc.pid):
-                found[f"{name}: worker child"] = child
+            for n, child in enumerate(child_pids(proc.pid)):
+                found[f"{name}: worker child" + (f" {n + 1}" if n else "")] = child
         return found
 
     def alive(self) -> bool:

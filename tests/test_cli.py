@@ -95,3 +95,33 @@ def test_worker_serves_its_metrics_when_asked(fresh_backend):
         assert "vigil_evaluations_total" in text and "vigil_decision_lag_seconds" in text
     finally:
         worker.stop()
+
+
+def test_worker_stops_when_its_stdin_pipe_closes_and_ignores_stdin_that_is_not_a_pipe(fresh_backend, tmp_path):
+    """`--stop-on-stdin-eof` (how `vigil serve` stops its worker child, worker/child.py)."""
+    import time
+
+    env = vigil_env(fresh_backend.database_url)
+    log_path = tmp_path / "piped.log"
+    with open(log_path, "wb") as log:
+        piped = subprocess.Popen([*VIGIL, "worker", "--stop-on-stdin-eof"], env=env, stdin=subprocess.PIPE, stderr=log)
+    with open(tmp_path / "null.log", "wb") as log:
+        unpiped = subprocess.Popen(
+            [*VIGIL, "worker", "--no-migrate", "--stop-on-stdin-eof"], env=env, stdin=subprocess.DEVNULL, stderr=log
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while "needs stdin to be a pipe" not in (tmp_path / "null.log").read_text():
+            assert unpiped.poll() is None and time.monotonic() < deadline, (tmp_path / "null.log").read_text()
+            time.sleep(0.05)
+        time.sleep(1.0)
+        assert piped.poll() is None and unpiped.poll() is None  # both run
+        assert piped.stdin is not None
+        piped.stdin.close()
+        assert piped.wait(30) == 0, log_path.read_text()
+        assert unpiped.poll() is None  # /dev/null's end-of-file means nothing
+    finally:
+        for process in (piped, unpiped):
+            if process.poll() is None:
+                process.terminate()
+                process.wait(30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -37,7 +38,7 @@ def test_the_childs_series_are_summed_into_this_processs():
 
     assert delta("vigil_evaluations_total", outcome="succeeded") == 5
     assert delta("vigil_decision_lag_seconds_count") == 2
-    assert delta("vigil_decision_lag_seconds_sum") == 7.003
+    assert delta("vigil_decision_lag_seconds_sum") == pytest.approx(7.003)
     assert delta("vigil_decision_lag_seconds_bucket", le="0.005") == 1
     assert delta("vigil_decision_lag_seconds_bucket", le="+Inf") == 2
     assert delta("vigil_only_in_the_child_total") == 2
@@ -50,3 +51,48 @@ def test_the_answer_has_one_family_per_name():
     names = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")]
     assert len(names) == len(set(names))
     assert samples(text)[("vigil_only_in_the_child_total", ())] == 4
+
+
+def test_a_text_that_is_not_prometheus_format_is_left_out():
+    """A cut answer (the child stopped while answering) must not cost this process's own series."""
+    own = samples(metrics.exposition().decode())
+    merged = samples(metrics.exposition(['vigil_evaluations_total{outcome="succ']).decode())
+    assert set(merged) == set(own)
+
+
+def test_a_failed_or_cut_scrape_of_the_child_answers_its_last_complete_text():
+    """Counters that seem to drop to zero read as a reset to Prometheus: while the child does not
+    answer completely, `vigil serve` repeats what it last said (api/ops.py: scrape_all)."""
+    import asyncio
+
+    from vigil.api.ops import scrape_all
+
+    good = b"# TYPE vigil_evaluations_total counter\nvigil_evaluations_total 7.0\n"
+    answers = [
+        b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(good) + good,
+        b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(good) + good[:20],  # cut
+        b"HTTP/1.0 500 Oops\r\nContent-Length: 0\r\n\r\n",
+        b"",  # closed at once
+    ]
+
+    async def go() -> list[list[str]]:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(answers.pop(0))
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        last: dict[int, str] = {}
+        try:
+            seen = [await scrape_all([port], last) for _ in range(4)]
+        finally:
+            server.close()
+        seen.append(await scrape_all([port], last))  # nothing listens now
+        seen.append(await scrape_all([], last))  # the child is gone: its text is forgotten
+        assert last == {}
+        return seen
+
+    seen = asyncio.run(go())
+    assert seen == [[good.decode()]] * 5 + [[]]

@@ -6,11 +6,13 @@ import asyncio
 import gc
 import os
 import signal
+import stat
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 import typer
 
 from vigil import logs
@@ -96,7 +98,9 @@ async def _serve(
         from vigil.worker.child import WorkerChild
 
         child = WorkerChild()
-        tasks.append(asyncio.create_task(child.run()))
+        supervising = asyncio.create_task(child.run())
+        supervising.add_done_callback(_log_failure)
+        tasks.append(supervising)
     elif with_worker:
         from vigil.worker.loop import Worker
 
@@ -141,6 +145,8 @@ async def _serve(
         # The API stops first and drains its group commits; the worker is stopped after it.
         if server is not None:
             server.should_exit = True
+            if child is not None:
+                child.draining()
         elif worker is not None:
             worker.stop()
 
@@ -162,25 +168,37 @@ async def _serve(
             await worker_db.dispose()
 
 
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        structlog.get_logger("vigil.serve").error("serve.supervisor_failed", error=repr(task.exception()))
+
+
 def _stop_at_stdin_eof(stop: Any) -> None:
-    """`vigil serve`'s worker child: stdin is a pipe from `vigil serve`, closed when it stops or
-    dies; stop then, as after SIGTERM."""
+    """`vigil serve`'s worker child: stdin is a pipe (or socket pair) from `vigil serve`, closed
+    when it stops or dies; stop then, as after SIGTERM. Anything else on stdin (a terminal, a
+    file, nothing) is ignored with a warning: only a pipe says when its writer is gone."""
     loop = asyncio.get_running_loop()
-    stdin = sys.stdin.fileno()
+    try:
+        mode = os.fstat(0).st_mode
+    except OSError:
+        mode = 0
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        typer.echo("warning: --stop-on-stdin-eof needs stdin to be a pipe; ignored", err=True)
+        return
 
     def readable() -> None:
+        # Ready, so this read does not block: data (ignored) or end-of-file.
         try:
-            data = os.read(stdin, 4096)
-        except BlockingIOError:
+            data = os.read(0, 4096)
+        except (BlockingIOError, InterruptedError):
             return
         except OSError:
             data = b""
         if not data:
-            loop.remove_reader(stdin)
+            loop.remove_reader(0)
             stop()
 
-    os.set_blocking(stdin, False)
-    loop.add_reader(stdin, readable)
+    loop.add_reader(0, readable)
 
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         "process", description="How `vigil serve` runs its worker: a child process, or inline in its own."
     )
     worker_gather_ms: int = Field(
-        5, ge=0, description="After a wake-up under load, wait this long so that more jobs share a batch."
+        5, ge=0, le=10_000, description="After a wake-up under load, wait this long so that more jobs share a batch."
     )
     worker_poll_interval_ms: int = Field(200, ge=1, description="Idle worker's wait between empty claims.")
     job_lease_s: float = Field(30.0, gt=0, description="A claimed job returns to the queue if not done in this time.")

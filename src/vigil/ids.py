@@ -23,8 +23,9 @@ _pool_lock = threading.Lock()
 
 
 def _forget_pool() -> None:
-    global _pool, _at
+    global _pool, _at, _pool_lock
     _pool, _at = b"", _POOL_BYTES
+    _pool_lock = threading.Lock()  # another thread may have held it at the fork
 
 
 # A forked child must not hand out the same bits as its parent.

@@ -63,7 +63,11 @@ def exposition(others: Sequence[str] = ()) -> bytes:
         return generate_latest()
     families = {family.name: family for family in REGISTRY.collect()}
     for text in others:
-        for family in text_string_to_metric_families(text):
+        try:
+            parsed = list(text_string_to_metric_families(text))
+        except ValueError:
+            continue  # not Prometheus' format: this process's own series still answer
+        for family in parsed:
             if not family.name.startswith("vigil_") or family.name.endswith("_created"):
                 continue
             mine = families.get(family.name)

@@ -116,4 +116,5 @@ def create_app(
     app.state.limits = limits
     app.state.on_commit = commit_hook
     app.state.merge_metrics_from = merge_metrics_from
+    app.state.last_scrapes = {}  # port → the last complete /metrics text from it
     return VigilApp(app, IngestEndpoint(auth, committer, limits, settings.max_body_bytes, commit_hook))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -38,8 +39,26 @@ async def metrics_endpoint(request: Request) -> Response:
         _set_webhook_gauges(await health.webhook_gauges(request.app.state.db))
     except StoreUnavailable:
         pass  # still serve the process's own metrics
-    others = [text for port in request.app.state.merge_metrics_from() if (text := await _scrape(port)) is not None]
+    others = await scrape_all(request.app.state.merge_metrics_from(), request.app.state.last_scrapes)
     return Response(metrics.exposition(others), media_type=CONTENT_TYPE_LATEST)
+
+
+async def scrape_all(ports: Sequence[int], last_good: dict[int, str]) -> list[str]:
+    """The /metrics texts of the processes on `ports`, each the last complete one it gave."""
+    others = []
+    for port in ports:
+        text = await _scrape(port)
+        if text is None:
+            # Its counters did not go back to zero: answer what it said last, so that Prometheus
+            # sees no reset. A restarted child has a new port, and starts from zero for real.
+            text = last_good.get(port)
+        else:
+            last_good[port] = text
+        if text is not None:
+            others.append(text)
+    for gone in set(last_good) - set(ports):
+        del last_good[gone]
+    return others
 
 
 async def _scrape(port: int) -> str | None:
@@ -60,7 +79,13 @@ async def _scrape(port: int) -> str | None:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
     head, _, body = answer.partition(b"\r\n\r\n")
-    if not head.startswith((b"HTTP/1.0 200", b"HTTP/1.1 200")):
+    length = next(
+        (line.split(b":", 1)[1].strip() for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
+        b"",
+    )
+    complete = length.isdigit() and int(length) == len(body)
+    if not head.startswith((b"HTTP/1.0 200", b"HTTP/1.1 200")) or not complete:
+        # Not an answer, or a cut one (the child stopped while answering).
         log.warning("metrics.scrape_failed", port=port, error=head[:100].decode(errors="replace"))
         return None
     return body.decode()

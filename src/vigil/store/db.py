@@ -104,7 +104,8 @@ class Database:
         # SQLite: where separate worker processes of this file listen to be woken (store/wake.py).
         self.wake_folder = wake.folder_for(sa.engine.make_url(self.url).database or "") if self.is_sqlite else None
         # Whether another process can open this database (all but an in-memory SQLite one).
-        self.shareable = not self.is_sqlite or self.wake_folder is not None
+        in_memory = sa.engine.make_url(self.url).query.get("mode") == "memory"  # file:x?mode=memory
+        self.shareable = not self.is_sqlite or (self.wake_folder is not None and not in_memory)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 

@@ -5,13 +5,15 @@ the API took nearly all of it and the worker fell behind, while a separate `vigi
 same database kept up and let the API accept more (bench/README.md). So `vigil serve` runs the
 API itself and the worker as a child, exactly the `vigil worker` command:
 
-- the child's stdin is a pipe from `vigil serve`; when it reads end-of-file (`vigil serve`
-  stopping, or killed) it stops as after SIGTERM, so no worker outlives its `vigil serve`;
+- the child's stdin is a pipe (a socket pair under uvloop) from `vigil serve`; when it reads
+  end-of-file (`vigil serve` stopping, or killed) it stops as after SIGTERM, so no worker
+  outlives its `vigil serve`;
 - terminal signals reach `vigil serve` alone (a session of its own), which stops the API first
   (draining its group commits) and only then the child;
-- a child that exits on its own is started again after a pause (1 s, doubling to 30 s);
+- a child that exits on its own (or cannot be started) is started again after a pause (1 s,
+  doubling to 30 s), unless `vigil serve` is stopping;
 - the child serves its metrics on a loopback port of its own, which `vigil serve`'s `/metrics`
-  merges into its answer (metrics.merged).
+  merges into its answer (metrics.exposition).
 
 Commits wake the child as they wake any `vigil worker`: NOTIFY on PostgreSQL, a datagram on
 SQLite (store/wake.py).
@@ -43,10 +45,7 @@ class WorkerChild:
         self.metrics_port = 0
         self._process: asyncio.subprocess.Process | None = None
         self._stopping = asyncio.Event()
-
-    @property
-    def metrics_url(self) -> str | None:
-        return f"http://127.0.0.1:{self.metrics_port}/metrics" if self.metrics_port else None
+        self._draining = False  # `vigil serve` is stopping: its API drains, then stop() comes
 
     async def _start(self) -> asyncio.subprocess.Process:
         self.metrics_port = _free_port()
@@ -62,25 +61,42 @@ class WorkerChild:
         pause = RESTART_PAUSE_S[0]
         loop = asyncio.get_running_loop()
         while True:
-            process = self._process = await self._start()
-            if self._stopping.is_set():
-                self._close_stdin()  # stop() came while this one was starting
             started = loop.time()
-            code = await process.wait()
+            try:
+                process = self._process = await self._start()
+            except Exception as exc:  # no processes or files left, an interpreter that cannot -m
+                log.error("serve.worker_start_failed", error=repr(exc), restart_in_s=pause)
+                code = None
+            else:
+                if self._stopping.is_set():
+                    self._close_stdin()  # stop() came while this one was starting
+                code = await process.wait()
             if self._stopping.is_set():
+                return
+            if self._draining:
+                # Stopped by a signal of its own while `vigil serve` drains (systemd signals every
+                # process of the unit): not restarted; what the drain commits waits in the queue.
+                log.info("serve.worker_exited_while_stopping", code=code)
+                await self._stopping.wait()
                 return
             if loop.time() - started > RESTART_PAUSE_S[1]:
                 pause = RESTART_PAUSE_S[0]  # it ran a while: a new failure, not a crash loop
-            log.error("serve.worker_exited", code=code, restart_in_s=pause)
+            if code is not None:
+                log.error("serve.worker_exited", code=code, restart_in_s=pause)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), pause)
             if self._stopping.is_set():
                 return
             pause = min(pause * 2, RESTART_PAUSE_S[1])
 
+    def draining(self) -> None:
+        """`vigil serve` has begun to stop: a child that exits from now on is not restarted."""
+        self._draining = True
+
     def stop(self) -> None:
         """Close the child's stdin: it stops after its batches in flight (`run()` returns then).
         One still running after STOP_GRACE_S is killed; its leased jobs return to the queue."""
+        self._draining = True
         self._stopping.set()
         self._close_stdin()
         asyncio.get_running_loop().call_later(STOP_GRACE_S, self._kill)
