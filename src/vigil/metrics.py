@@ -68,6 +68,7 @@ def exposition(others: Sequence[str] = ()) -> bytes:
         except ValueError:
             continue  # not Prometheus' format: this process's own series still answer
         for family in parsed:
+            # The parser gives each `_created` series a family of its own: skipped here whole.
             if not family.name.startswith("vigil_") or family.name.endswith("_created"):
                 continue
             mine = families.get(family.name)
@@ -81,8 +82,6 @@ def exposition(others: Sequence[str] = ()) -> bytes:
 def _add_samples(into: Metric, other: Metric) -> None:
     where = {(s.name, tuple(sorted(s.labels.items()))): n for n, s in enumerate(into.samples)}
     for sample in other.samples:
-        if sample.name.endswith("_created"):
-            continue
         n = where.get((sample.name, tuple(sorted(sample.labels.items()))))
         if n is None:
             into.samples.append(sample)

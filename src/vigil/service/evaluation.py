@@ -170,7 +170,7 @@ async def _claim(db: Database, policy: Policy, token: str) -> tuple[list[queue.J
         await requests.mark_ingesting(conn, [j.request_id for j in jobs if j.request_id], now)
         # Read in the claim's transaction, on the event loop's thread: a read of its own took a
         # pooled connection and ran in aiosqlite's thread (trips that wait for the GIL). A worker
-        # draining a queue: 95 / 66 → 55 / 50 µs of CPU an object (docs/decisions.md).
+        # draining a queue: 95 / 66 → 45 / 40 µs of CPU an object (docs/decisions.md).
         inputs = await evaluations.load(conn, [job.id for job in jobs])
     await _CLAIMS.claimed(db, time.monotonic() - started)
     return jobs, inputs

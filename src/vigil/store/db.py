@@ -102,9 +102,10 @@ class Database:
         # A plain libpq URL for a LISTEN connection of its own (PostgreSQL only).
         self.listen_dsn = None if self.is_sqlite else "postgresql://" + self.url.split("://", 1)[1]
         # SQLite: where separate worker processes of this file listen to be woken (store/wake.py).
-        self.wake_folder = wake.folder_for(sa.engine.make_url(self.url).database or "") if self.is_sqlite else None
+        parsed = sa.engine.make_url(self.url)
+        self.wake_folder = wake.folder_for(parsed.database or "") if self.is_sqlite else None
         # Whether another process can open this database (all but an in-memory SQLite one).
-        in_memory = sa.engine.make_url(self.url).query.get("mode") == "memory"  # file:x?mode=memory
+        in_memory = parsed.query.get("mode") == "memory"  # file:x?mode=memory
         self.shareable = not self.is_sqlite or (self.wake_folder is not None and not in_memory)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
