@@ -8,7 +8,7 @@ import json
 
 from tests.helpers import run_sync
 from vigil.ids import new_id
-from vigil.service import evaluation, ingest, status, webhooks
+from vigil.service import evaluation, ingest, policies, status, webhooks
 from vigil.store import jsondoc, keys, migrate, queue, requests
 from vigil.store.clock import now_ms
 from vigil.store.db import Database
@@ -188,3 +188,93 @@ def test_a_call_of_several_objects_completes_once_over_several_batches(fresh_bac
     assert [kind for kind, _ in events] == ["workflow.succeeded", "workflow.succeeded", "request.completed"]
     completed = events[-1][1]
     assert (completed["object_count"], completed["failed_count"], completed["status"]) == (2, 0, "succeeded")
+
+
+def test_a_chained_finish_claims_the_next_batch_on_sqlite(fresh_backend):
+    """`chain`: on SQLite a batch's finish transaction also claims the next batch (one write
+    transaction a batch instead of two), the later version its finish released included; on
+    PostgreSQL the claim stays a statement of its own and `more` says to claim again."""
+    url = fresh_backend.database_url
+    run_sync(migrate.upgrade(url))
+
+    async def go() -> tuple[bool, list[evaluation.Batch], list[tuple[str, int]], int]:
+        db = Database(url)
+        try:
+            team = new_id("team")
+            async with db.write() as conn:
+                await keys.insert_team(conn, team, team, 0)
+            first = ingest.prepare(team, "products", b'{"data": [{"id": "a"}, {"id": "b"}, {"id": "c"}]}', LIMITS)
+            again = ingest.prepare(team, "products", b'{"data": {"id": "a", "n": 2}}', LIMITS)
+            await ingest.write_submissions(db, [first])
+            await ingest.write_submissions(db, [again])
+            policy = evaluation.Policy(batch_size=2, lease_ms=30_000, max_attempts=2)
+            batches, pending = [], None
+            for _ in range(4):
+                batch = await evaluation.run_once(db, policy, pending, chain=True)
+                batches.append(batch)
+                pending = batch.following
+            async with db.read() as conn:
+                rows = await conn.execute(
+                    sql("SELECT object_id, version FROM decisions WHERE team_id = :t ORDER BY object_id, version"),
+                    {"t": team},
+                )
+                decided = [(row.object_id, row.version) for row in rows]
+                left = (await conn.execute(sql("SELECT count(*) AS n FROM jobs"))).scalar_one()
+            return db.is_sqlite, batches, decided, left
+        finally:
+            await db.dispose()
+
+    sqlite, batches, decided, left = run_sync(go())
+    assert decided == [("a", 1), ("a", 2), ("b", 1), ("c", 1)]
+    assert left == 0
+    if sqlite:
+        # a1 + b1, then c1 + a2 (a2 was held back behind a1 until a1's finish), then nothing.
+        assert [b.claimed for b in batches] == [2, 2, 0, 0]
+        assert [len(b.following.jobs) if b.following else 0 for b in batches] == [2, 0, 0, 0]
+        assert not any(b.more for b in batches)
+    else:
+        assert all(b.following is None for b in batches)
+        assert [b.claimed for b in batches] == [2, 2, 0, 0]
+        assert batches[0].more and batches[1].more
+
+
+def test_a_policy_is_read_in_the_claim_once_compiled(fresh_backend):
+    """A SQLite claim reads the batch's policy versions in its own transaction, from the
+    compiled cache; a version not compiled yet is compiled after it. Either way each object
+    is judged by the policy current when it was claimed."""
+    url = fresh_backend.database_url
+    run_sync(migrate.upgrade(url))
+    flagging = (
+        b"detectors:\n  colour: {type: keyword, terms: [%s]}\n"
+        b"rules:\n  - name: flag\n    when: detectors.colour.matched\n    labels: [{label: hit}]\n"
+    )
+
+    async def go() -> list[tuple[str, int | None, list]]:
+        db = Database(url)
+        try:
+            team = new_id("team")
+            async with db.write() as conn:
+                await keys.insert_team(conn, team, team, 0)
+            policy = evaluation.Policy(batch_size=10, lease_ms=30_000, max_attempts=2)
+
+            async def decide(object_id: str, title: str) -> None:
+                body = json.dumps({"data": {"id": object_id, "title": title}}).encode()
+                await ingest.write_submissions(db, [ingest.prepare(team, "products", body, LIMITS)])
+                assert (await evaluation.run_once(db, policy, chain=True)).claimed == 1
+
+            await policies.put(db, team, "products", flagging % b"red", "application/yaml")
+            await decide("cold", "red mug")  # version 1 compiled after the claim
+            await decide("warm", "red cup")  # version 1 from the cache, read in the claim
+            await policies.put(db, team, "products", flagging % b"blue", "application/yaml")
+            await decide("newer", "red bowl")  # version 2 seen by the claim's version check
+            async with db.read() as conn:
+                rows = await conn.execute(
+                    sql("SELECT object_id, policy_version, output FROM decisions WHERE team_id = :t"),
+                    {"t": team},
+                )
+                return [(r.object_id, r.policy_version, jsondoc.load(r.output)["labels"]) for r in rows]
+        finally:
+            await db.dispose()
+
+    decided = {object_id: (version, bool(labels)) for object_id, version, labels in run_sync(go())}
+    assert decided == {"cold": (1, True), "warm": (1, True), "newer": (2, False)}

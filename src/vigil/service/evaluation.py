@@ -12,6 +12,7 @@ import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 import structlog
@@ -53,23 +54,43 @@ class Batch:
     # transaction held it, which then rolled back): the poll takes it.
     more: bool
     messages: int = 0  # webhook messages the batch wrote (their dispatcher is woken only then)
+    # SQLite, `chain`: the next batch, claimed in this one's finish transaction (None when it
+    # was not asked for or found no job).
+    following: Claim | None = None
 
 
-async def run_once(db: Database, policy: Policy) -> Batch:
-    """Claim and finish one batch."""
-    token = secrets.token_hex(12)
-    jobs, inputs = await _claim(db, policy, token)
+@dataclass(frozen=True)
+class Claim:
+    """Jobs held under `token`, with what evaluating them needs: their inputs and, on SQLite,
+    their policies and parents (`loaded`; None: read them apart; an exception: reading them
+    failed, which fails each object)."""
+
+    token: str
+    jobs: list[queue.Job]
+    inputs: dict[int, evaluations.Inputs]
+    loaded: policies.Prepared | Exception | None = None
+
+
+async def run_once(db: Database, policy: Policy, claim: Claim | None = None, chain: bool = False) -> Batch:
+    """Claim (unless `claim` is given) and finish one batch. `chain` (SQLite): the finish
+    transaction also claims the next batch (`Batch.following`), one write transaction a
+    batch instead of two."""
+    if claim is None:
+        claim = await _claim(db, policy, chain)
+    token, jobs, inputs, loaded = claim.token, claim.jobs, claim.inputs, claim.loaded
     if not jobs:
         return Batch(0, False)
+    items = _items(jobs, inputs)
     # Policies, parents and images for the whole batch; a fault here fails each object, not the loop.
-    items = {
-        job.id: policies.Item(job.id, job.team_id, job.namespace, found.settings, found.data)
-        for job in jobs
-        if (found := inputs.get(job.id)) is not None
-    }
     prepare_error: Exception | None = None
     try:
-        prepared = await policies.prepare(db, list(items.values()))
+        if isinstance(loaded, Exception):
+            raise loaded
+        if loaded is None:
+            prepared = await policies.prepare(db, list(items.values()))
+        else:
+            prepared = loaded
+            await policies.fetch_images(prepared, list(items.values()))
     except StoreUnavailable:
         raise
     except Exception as exc:
@@ -144,6 +165,7 @@ async def run_once(db: Database, policy: Policy) -> Batch:
         )  # fmt: skip
         for job, error in retries:
             await queue.retry_later(conn, token, job.id, now + int(retry_delay_s(job.attempts) * 1000), error)
+        following = await _claim_sqlite(conn, db, policy, chain) if chain and db.is_sqlite else None
     if len(kept) < len(done):
         log.info("evaluation.lease_lost", jobs=len(done) - len(kept))
     finished = now_ms()
@@ -151,29 +173,57 @@ async def run_once(db: Database, policy: Policy) -> Batch:
         created = lag_from.get(by_key[_key(decision)].id)
         if created is not None:
             metrics.DECISION_LAG_SECONDS.observe(max(finished - created, 0) / 1000)
+    if following is not None:
+        # The claim in the finish saw every job ready then, those this finish released included.
+        return Batch(len(jobs), False, messages, following if following.jobs else None)
     more = len(jobs) >= policy.batch_size or any(job.later for job in jobs)
     return Batch(len(jobs), more, messages)
 
 
-async def _claim(db: Database, policy: Policy, token: str) -> tuple[list[queue.Job], dict[int, evaluations.Inputs]]:
-    """A batch of jobs under `token`, with what evaluating each needs."""
+async def _claim(db: Database, policy: Policy, chain: bool = False) -> Claim:
+    """A batch of jobs under a new token, with what evaluating each needs."""
     started = time.monotonic()
     if not db.is_sqlite:
+        token = secrets.token_hex(12)
         # Timed as a whole for _CLAIMS: a slow read of the inputs also refreshes jobs' statistics.
         async with db.direct() as conn:
-            claimed = await evaluations.claim_and_load(conn, token, policy.batch_size, now_ms(), policy.lease_ms)
+            jobs, inputs = await evaluations.claim_and_load(conn, token, policy.batch_size, now_ms(), policy.lease_ms)
         await _CLAIMS.claimed(db, time.monotonic() - started)
-        return claimed
+        return Claim(token, jobs, inputs)
     async with db.write_direct(flush=False) as conn:  # a claim lost in a power cut is claimed again
-        now = now_ms()
-        jobs = await queue.claim(conn, queue.EVALUATE, token, policy.batch_size, now, policy.lease_ms)
-        await requests.mark_ingesting(conn, [j.request_id for j in jobs if j.request_id], now)
-        # Read in the claim's transaction, on the event loop's thread: a read of its own took a
-        # pooled connection and ran in aiosqlite's thread (trips that wait for the GIL). A worker
-        # draining a queue: 95 / 66 → 45 / 40 µs of CPU an object (docs/decisions.md).
-        inputs = await evaluations.load(conn, [job.id for job in jobs])
-    await _CLAIMS.claimed(db, time.monotonic() - started)
-    return jobs, inputs
+        return await _claim_sqlite(conn, db, policy, chain)
+
+
+async def _claim_sqlite(conn: Any, db: Database, policy: Policy, chain: bool) -> Claim:
+    """The claim, in the caller's write transaction. A batch whose finish will claim again
+    (`chain`) need not know which of its jobs hold back a later version (Batch.more)."""
+    token = secrets.token_hex(12)
+    now = now_ms()
+    jobs = await queue.claim(conn, queue.EVALUATE, token, policy.batch_size, now, policy.lease_ms, later=not chain)
+    await requests.mark_ingesting(conn, [j.request_id for j in jobs if j.request_id], now)
+    # Read in the claim's transaction, on the event loop's thread: a read of its own took a
+    # pooled connection and ran in aiosqlite's thread (trips that wait for the GIL). A worker
+    # draining a queue: 95 / 66 → 45 / 40 µs of CPU an object for the inputs
+    # (docs/decisions.md); the policies' version check and the parents as well since.
+    inputs = await evaluations.load(conn, [job.id for job in jobs])
+    loaded: policies.Prepared | Exception | None = None
+    if jobs:
+        try:
+            # A policy not compiled yet (None) is compiled after the transaction, in prepare.
+            loaded = await policies.load(conn, list(_items(jobs, inputs).values()), db, cached_only=True)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # the claim stands; each object of the batch fails
+            loaded = exc
+    return Claim(token, jobs, inputs, loaded)
+
+
+def _items(jobs: list[queue.Job], inputs: dict[int, evaluations.Inputs]) -> dict[int, policies.Item]:
+    return {
+        job.id: policies.Item(job.id, job.team_id, job.namespace, found.settings, found.data)
+        for job in jobs
+        if (found := inputs.get(job.id)) is not None
+    }
 
 
 def _key(d: decisions.NewDecision) -> tuple[str, str, str, int]:

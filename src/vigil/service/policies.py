@@ -190,13 +190,15 @@ class Runtime:
         self.fetch_concurrency = fetch_concurrency
 
     async def compiled(
-        self, conn: Any, keys: Iterable[tuple[str, str]], db: Database | None = None
-    ) -> dict[tuple[str, str], _Entry]:
+        self, conn: Any, keys: Iterable[tuple[str, str]], db: Database | None = None, cached_only: bool = False
+    ) -> dict[tuple[str, str], _Entry] | None:
         """The current compiled policy of each (team, namespace) that has one.
 
         `conn` reads the version numbers (cheap, every batch); a policy missing from the cache
         is loaded through `db` when given (`conn` may then be a direct connection, which runs
-        only the statements of the hot path), else through `conn`.
+        only the statements of the hot path), else through `conn`. `cached_only`: None if one
+        is missing, for a caller inside a write transaction (SQLite's pool may hold only one
+        connection, and a compile there would hold the write lock).
         """
         versions = await store.current_versions(conn, keys)
         if not versions:
@@ -213,6 +215,8 @@ class Runtime:
             else:
                 misses[(team_id, namespace)] = number
         if misses:
+            if cached_only:
+                return None
             if db is None:
                 found.update(await self._compile(conn, misses, list_versions))
             else:
@@ -289,15 +293,43 @@ async def prepare(
     db: Database, items: Sequence[Item], draft: CompiledPolicy | None = None, run: Runtime | None = None
 ) -> Prepared:
     """Load what the engine reads for these objects: policies (or `draft` for all), parents,
-    images. One read transaction; the images are fetched after it."""
+    images. One read (`load`); the images are fetched after it."""
+    run = run or runtime()
+    async with db.direct() as conn:
+        prepared = await load(conn, items, db, draft, run)
+    assert prepared is not None
+    await fetch_images(prepared, items, run)
+    return prepared
+
+
+async def load(
+    conn: Any,
+    items: Sequence[Item],
+    db: Database,
+    draft: CompiledPolicy | None = None,
+    run: Runtime | None = None,
+    cached_only: bool = False,
+) -> Prepared | None:
+    """The policies (or `draft` for all) and parents of these objects, read through `conn`
+    (a SQLite worker's claim transaction, or a direct connection); a policy missing from the
+    cache is compiled from a read of its own on `db` (`cached_only`: None instead). Images are
+    fetched apart (`fetch_images`), outside any transaction."""
     run = run or runtime()
     prepared = Prepared()
-    async with db.direct() as conn:
-        if draft is not None:
-            prepared.policies = {(i.team_id, i.namespace): _Entry(draft, None, {}) for i in items}
-        else:
-            prepared.policies = await run.compiled(conn, {(i.team_id, i.namespace) for i in items}, db)
-        prepared.parents = await _parents(conn, items, prepared.policies)
+    if draft is not None:
+        prepared.policies = {(i.team_id, i.namespace): _Entry(draft, None, {}) for i in items}
+    else:
+        found = await run.compiled(conn, {(i.team_id, i.namespace) for i in items}, db, cached_only)
+        if found is None:
+            return None
+        prepared.policies = found
+    prepared.parents = await _parents(conn, items, prepared.policies)
+    return prepared
+
+
+async def fetch_images(prepared: Prepared, items: Sequence[Item], run: Runtime | None = None) -> None:
+    """Fetch and hash the images the policies of these objects read, into `prepared`."""
+    run = run or runtime()
     urls: list[str] = []
     for item in items:
         entry = prepared.policies.get((item.team_id, item.namespace))
@@ -306,7 +338,6 @@ async def prepare(
     if urls:
         async with Fetcher(run.limits, run.guard, run.fetch_concurrency) as fetcher:
             prepared.images = await fetch_and_hash(fetcher, urls, run.fetch_concurrency)
-    return prepared
 
 
 async def _parents(

@@ -85,13 +85,16 @@ async def enqueue(conn: AsyncConnection, jobs: Sequence[NewJob], now_ms: int) ->
     )
 
 
-async def claim(conn: AsyncConnection, kind: str, token: str, limit: int, now_ms: int, lease_ms: int) -> list[Job]:
+async def claim(
+    conn: AsyncConnection, kind: str, token: str, limit: int, now_ms: int, lease_ms: int, later: bool = True
+) -> list[Job]:
     """Take up to `limit` ready jobs of one kind, oldest first, under a lease; of one object,
-    only its lowest queued version."""
+    only its lowest queued version. `later=False` (SQLite): leave `Job.later` False, for a
+    caller that claims again in the batch's finish anyway."""
     pg = conn.dialect.name == "postgresql"
     rows = await conn.execute(sql(claim_statement(pg, kind)), claim_params(token, limit, now_ms, lease_ms))
     jobs = sorted((job_of(row) for row in rows), key=lambda job: job.id)
-    if pg or not jobs or len(jobs) >= limit:
+    if pg or not jobs or len(jobs) >= limit or not later:
         return jobs
     # SQLite runs a subquery in RETURNING as a scan of the whole table (EXPLAIN QUERY PLAN:
     # "SCAN l"), once per claimed job: with a backlog that made each claim O(queue). Asked

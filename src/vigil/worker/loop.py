@@ -99,12 +99,18 @@ class Worker:
 
     async def _loop(self, number: int) -> None:
         wakeup = self.wakeup.flags[number]
-        while not self._stopping.is_set():
+        # SQLite: each finish claims the next batch (one write transaction a batch, not two).
+        chain = self._db.is_sqlite
+        pending: evaluation.Claim | None = None
+        while not self._stopping.is_set() or pending is not None:
             # Cleared before claiming, so a commit during the batch still wakes the wait below.
             wakeup.clear()
             try:
-                batch = await evaluation.run_once(self._db, self._policy)
+                batch = await evaluation.run_once(
+                    self._db, self._policy, pending, chain=chain and not self._stopping.is_set()
+                )
             except StoreUnavailable as exc:
+                # A claimed batch that was not finished returns to the queue when its lease ends.
                 log.warning("worker.store_unavailable", loop=number, error=str(exc))
                 batch = evaluation.Batch(0, False)
                 await asyncio.sleep(1.0)
@@ -112,11 +118,15 @@ class Worker:
                 log.exception("worker.batch_failed", loop=number)
                 batch = evaluation.Batch(0, False)
                 await asyncio.sleep(1.0)
+            pending = batch.following
             if batch.messages:
                 # Not after every batch: without webhooks that was a claim of due messages (a
                 # statement and a loop turn) per batch, to find none.
                 self._deliveries.wakeup.set()
-            if batch.more or (batch.claimed and not self._commits_wake):
+            if pending is not None or batch.more or (batch.claimed and not self._commits_wake):
+                # On SQLite a batch may never wait for I/O (its statements run on this thread):
+                # let the event loop's other tasks (an in-process API) run between batches.
+                await asyncio.sleep(0)
                 continue
             try:
                 await asyncio.wait_for(wakeup.wait(), self._poll_s)
