@@ -24,6 +24,11 @@ EVALUATION_SECONDS = Histogram(
     "Policy evaluation time of one object version",
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0),
 )
+WORKER_BATCH_JOBS = Histogram(
+    "vigil_worker_batch_jobs",
+    "Evaluation jobs in one claimed batch (bigger batches cost less per object)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 100, 250, 500, 1000),
+)
 DECISION_LAG_SECONDS = Histogram("vigil_decision_lag_seconds", "Time from an object's commit to its decision's commit")
 WEBHOOK_DELIVERIES = Counter("vigil_webhook_deliveries_total", "Webhook delivery attempts, by outcome", ["outcome"])
 WEBHOOK_SECONDS = Histogram("vigil_webhook_delivery_seconds", "Duration of one webhook delivery attempt")

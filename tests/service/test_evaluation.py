@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+from prometheus_client import REGISTRY
+
 from tests.helpers import run_sync
 from vigil.ids import new_id
 from vigil.service import evaluation, ingest, policies, status, webhooks
@@ -15,6 +17,10 @@ from vigil.store.db import Database
 from vigil.store.direct import sql
 
 LIMITS = ingest.Limits(max_objects=1000, max_object_bytes=1 << 20)
+
+
+def batch_jobs(part: str) -> float:
+    return REGISTRY.get_sample_value(f"vigil_worker_batch_jobs_{part}") or 0.0
 
 
 def test_job_claimed_past_max_attempts_becomes_a_failed_decision(fresh_backend):
@@ -208,6 +214,7 @@ def test_a_chained_finish_claims_the_next_batch_on_sqlite(fresh_backend):
             await ingest.write_submissions(db, [first])
             await ingest.write_submissions(db, [again])
             policy = evaluation.Policy(batch_size=2, lease_ms=30_000, max_attempts=2)
+            counted = (batch_jobs("count"), batch_jobs("sum"))
             batches, pending = [], None
             for _ in range(4):
                 batch = await evaluation.run_once(db, policy, pending, chain=True)
@@ -220,6 +227,8 @@ def test_a_chained_finish_claims_the_next_batch_on_sqlite(fresh_backend):
                 )
                 decided = [(row.object_id, row.version) for row in rows]
                 left = (await conn.execute(sql("SELECT count(*) AS n FROM jobs"))).scalar_one()
+            # vigil_worker_batch_jobs: two batches of two jobs.
+            assert (batch_jobs("count") - counted[0], batch_jobs("sum") - counted[1]) == (2, 4)
             return db.is_sqlite, batches, decided, left
         finally:
             await db.dispose()

@@ -80,6 +80,7 @@ async def run_once(db: Database, policy: Policy, claim: Claim | None = None, cha
     token, jobs, inputs, loaded = claim.token, claim.jobs, claim.inputs, claim.loaded
     if not jobs:
         return Batch(0, False)
+    metrics.WORKER_BATCH_JOBS.observe(len(jobs))
     items = _items(jobs, inputs)
     # Policies, parents and images for the whole batch; a fault here fails each object, not the loop.
     prepare_error: Exception | None = None

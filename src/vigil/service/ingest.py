@@ -212,7 +212,7 @@ async def _store_versions(
     (SQLite, and merge mode on PostgreSQL: the current versions are read, under lock, first)."""
     versions: list[objects.NewVersion] = []
     entries = _entries(group)
-    current = await objects.lock_latest(conn, team_id, namespace, [e[0] for e in entries], now)
+    current = await objects.lock_latest(conn, team_id, namespace, [e[0] for e in entries], now, with_data=merge)
     state: dict[str, tuple[int, Any, str]] = {oid: (v, data, "") for oid, (v, data) in current.items()}
     for object_id, obj, doc, request_id, index in entries:
         version, previous, _ = state.get(object_id, (0, None, ""))

@@ -34,9 +34,11 @@ class Latest:
 
 
 async def lock_latest(
-    conn: AsyncConnection, team_id: str, namespace: str, ids: Sequence[str], now_ms: int
+    conn: AsyncConnection, team_id: str, namespace: str, ids: Sequence[str], now_ms: int, with_data: bool = True
 ) -> dict[str, tuple[int, Any]]:
-    """The current (version, data) of each id that exists, locked until the transaction ends.
+    """The current (version, data) of each id that exists, locked until the transaction ends;
+    data None unless `with_data` (only a merge needs the body it merges into: reading and
+    decoding every updated object's body cost a replace for nothing).
 
     On PostgreSQL, ids not seen before get a placeholder row (version 0) first so that they are
     locked too: a concurrent writer of the same new id waits instead of racing. The placeholder
@@ -45,6 +47,7 @@ async def lock_latest(
     """
     ordered = sorted(set(ids))
     found: dict[str, tuple[int, Any]] = {}
+    data = "data" if with_data else "NULL"
     if conn.dialect.name == "postgresql":
         await conn.execute(
             sql(
@@ -57,25 +60,25 @@ async def lock_latest(
         )
         rows = await conn.execute(
             sql(
-                "SELECT object_id, version, data FROM objects WHERE team_id = :team AND namespace = :ns "
+                f"SELECT object_id, version, {data} AS data FROM objects WHERE team_id = :team AND namespace = :ns "
                 "AND object_id = ANY(CAST(:ids AS text[])) ORDER BY object_id FOR UPDATE"
             ),
             {"team": team_id, "ns": namespace, "ids": ordered},
         )
         for row in rows:
             if row.version > 0:
-                found[row.object_id] = (row.version, jsondoc.load(row.data))
+                found[row.object_id] = (row.version, None if row.data is None else jsondoc.load(row.data))
         return found
     # One statement whatever the count: the ids travel as one JSON array parameter.
     rows = await conn.execute(
         sql(
-            "SELECT object_id, version, data FROM objects WHERE team_id = :team AND namespace = :ns "
+            f"SELECT object_id, version, {data} AS data FROM objects WHERE team_id = :team AND namespace = :ns "
             "AND object_id IN (SELECT value FROM json_each(:ids))"
         ),
         {"team": team_id, "ns": namespace, "ids": jsondoc.dump(ordered)},
     )
     for row in rows:
-        found[row.object_id] = (row.version, jsondoc.load(row.data))
+        found[row.object_id] = (row.version, None if row.data is None else jsondoc.load(row.data))
     return found
 
 
