@@ -69,6 +69,7 @@ class Claim:
     jobs: list[queue.Job]
     inputs: dict[int, evaluations.Inputs]
     loaded: policies.Prepared | Exception | None = None
+    items: dict[int, policies.Item] | None = None  # by job id (made once, if made in the claim)
 
 
 async def run_once(db: Database, policy: Policy, claim: Claim | None = None, chain: bool = False) -> Batch:
@@ -81,7 +82,7 @@ async def run_once(db: Database, policy: Policy, claim: Claim | None = None, cha
     if not jobs:
         return Batch(0, False)
     metrics.WORKER_BATCH_JOBS.observe(len(jobs))
-    items = _items(jobs, inputs)
+    items = claim.items if claim.items is not None else _items(jobs, inputs)
     # Policies, parents and images for the whole batch; a fault here fails each object, not the loop.
     prepare_error: Exception | None = None
     try:
@@ -208,15 +209,16 @@ async def _claim_sqlite(conn: Any, db: Database, policy: Policy, chain: bool) ->
     # (docs/decisions.md); the policies' version check and the parents as well since.
     inputs = await evaluations.load(conn, [job.id for job in jobs])
     loaded: policies.Prepared | Exception | None = None
+    items = _items(jobs, inputs)
     if jobs:
         try:
             # A policy not compiled yet (None) is compiled after the transaction, in prepare.
-            loaded = await policies.load(conn, list(_items(jobs, inputs).values()), db, cached_only=True)
+            loaded = await policies.load(conn, list(items.values()), db, cached_only=True)
         except StoreUnavailable:
             raise
         except Exception as exc:  # the claim stands; each object of the batch fails
             loaded = exc
-    return Claim(token, jobs, inputs, loaded)
+    return Claim(token, jobs, inputs, loaded, items)
 
 
 def _items(jobs: list[queue.Job], inputs: dict[int, evaluations.Inputs]) -> dict[int, policies.Item]:

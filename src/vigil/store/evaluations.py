@@ -94,11 +94,25 @@ async def claim_and_load(
 
 
 def _inputs(rows: Any) -> dict[int, Inputs]:
+    # A batch's jobs mostly share a namespace: its settings are decoded once (SQLite hands
+    # back the same text on every row), and the objects share that one read-only dict.
+    settings: dict[Any, dict[str, Any]] = {}
+
+    def settings_of(value: Any) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, str | bytes):
+            return value  # PostgreSQL: decoded already
+        found = settings.get(value)
+        if found is None:
+            found = settings[value] = jsondoc.load(value)
+        return found
+
     return {
         row.id: Inputs(
             jsondoc.load(row.data),
             None if row.previous is None else jsondoc.load(row.previous),
-            {} if row.settings is None else jsondoc.load(row.settings),
+            settings_of(row.settings),
             row.version_created_at_ms,
         )
         for row in rows
