@@ -96,3 +96,19 @@ def test_a_failed_or_cut_scrape_of_the_child_answers_its_last_complete_text():
 
     seen = asyncio.run(go())
     assert seen == [[good.decode()]] * 5 + [[]]
+
+
+@pytest.mark.parametrize("amounts", [[], [0.0], [0.004, 0.005, 0.0051, 2.5, 2.5, 10.0, 11.0, 1e9, -1.0]])
+def test_observe_many_counts_as_observe_does(amounts):
+    """Bucket bounds are inclusive (0.005 lands in le="0.005"), +Inf takes the rest."""
+    one_by_one, at_once = CollectorRegistry(), CollectorRegistry()
+    single = Histogram("h", "", registry=one_by_one)
+    for amount in amounts:
+        single.observe(amount)
+    metrics.observe_many(Histogram("h", "", registry=at_once), amounts)
+
+    def observed(registry: CollectorRegistry) -> dict:
+        return {k: v for k, v in samples(generate_latest(registry).decode()).items() if k[0] != "h_created"}
+
+    assert observed(at_once) == observed(one_by_one)
+    assert observed(at_once)[("h_count", ())] == len(amounts)

@@ -102,6 +102,7 @@ async def run_once(db: Database, policy: Policy, claim: Claim | None = None, cha
     done: list[decisions.NewDecision] = []
     retries: list[tuple[queue.Job, str]] = []
     lag_from: dict[int, int] = {}
+    took: list[float] = []  # seconds of each successful evaluation (observed at once, below)
     for position, job in enumerate(jobs):
         if position and position % YIELD_EVERY == 0:
             # Evaluation is CPU work: let the event loop run between slices, so that webhook
@@ -133,8 +134,7 @@ async def run_once(db: Database, policy: Policy, claim: Claim | None = None, cha
                 continue
             done.append(_decision(job, None, {}, error, None))
             continue
-        metrics.EVALUATION_SECONDS.observe(time.perf_counter() - started)
-        _SUCCEEDED.inc()
+        took.append(time.perf_counter() - started)
         output = msgspec.to_builtins(result.output)
         provenance = None if result.provenance is None else msgspec.to_builtins(result.provenance)
         done.append(_decision(job, output, result.metadata, None, result.policy_version, provenance))
@@ -170,11 +170,16 @@ async def run_once(db: Database, policy: Policy, claim: Claim | None = None, cha
         following = await _claim_sqlite(conn, db, policy, chain) if chain and db.is_sqlite else None
     if len(kept) < len(done):
         log.info("evaluation.lease_lost", jobs=len(done) - len(kept))
+    if took:
+        _SUCCEEDED.inc(len(took))
+        metrics.observe_many(metrics.EVALUATION_SECONDS, took)
     finished = now_ms()
-    for decision in kept:
-        created = lag_from.get(by_key[_key(decision)].id)
-        if created is not None:
-            metrics.DECISION_LAG_SECONDS.observe(max(finished - created, 0) / 1000)
+    lags = [
+        max(finished - created, 0) / 1000
+        for decision in kept
+        if (created := lag_from.get(by_key[_key(decision)].id)) is not None
+    ]
+    metrics.observe_many(metrics.DECISION_LAG_SECONDS, lags)
     if following is not None:
         # The claim in the finish saw every job ready then, those this finish released included.
         return Batch(len(jobs), False, messages, following if following.jobs else None)
