@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from prometheus_client import REGISTRY
 
 from tests.helpers import run_sync
@@ -258,18 +259,24 @@ def test_a_policy_is_read_in_the_claim_once_compiled(fresh_backend):
         b"rules:\n  - name: flag\n    when: detectors.colour.matched\n    labels: [{label: hit}]\n"
     )
 
-    async def go() -> list[tuple[str, int | None, list]]:
+    async def go() -> tuple[list[tuple[str, int | None, list]], dict[str, object]]:
         db = Database(url)
         try:
             team = new_id("team")
             async with db.write() as conn:
                 await keys.insert_team(conn, team, team, 0)
             policy = evaluation.Policy(batch_size=10, lease_ms=30_000, max_attempts=2)
+            seen: dict[str, object] = {}
 
             async def decide(object_id: str, title: str) -> None:
                 body = json.dumps({"data": {"id": object_id, "title": title}}).encode()
                 await ingest.write_submissions(db, [ingest.prepare(team, "products", body, LIMITS)])
-                assert (await evaluation.run_once(db, policy, chain=True)).claimed == 1
+                claim = await evaluation._claim(db, policy, chain=True)
+                # What the claim read: a Prepared with the cached policy's version, or None
+                # (not compiled yet, or PostgreSQL, which reads policies after its claim).
+                loaded = claim.loaded
+                seen[object_id] = None if loaded is None else loaded.policies[(team, "products")].policy.version
+                assert (await evaluation.run_once(db, policy, claim, chain=True)).claimed == 1
 
             await policies.put(db, team, "products", flagging % b"red", "application/yaml")
             await decide("cold", "red mug")  # version 1 compiled after the claim
@@ -281,9 +288,52 @@ def test_a_policy_is_read_in_the_claim_once_compiled(fresh_backend):
                     sql("SELECT object_id, policy_version, output FROM decisions WHERE team_id = :t"),
                     {"t": team},
                 )
-                return [(r.object_id, r.policy_version, jsondoc.load(r.output)["labels"]) for r in rows]
+                return [(r.object_id, r.policy_version, jsondoc.load(r.output)["labels"]) for r in rows], seen
         finally:
             await db.dispose()
 
-    decided = {object_id: (version, bool(labels)) for object_id, version, labels in run_sync(go())}
+    stored, seen = run_sync(go())
+    decided = {object_id: (version, bool(labels)) for object_id, version, labels in stored}
     assert decided == {"cold": (1, True), "warm": (1, True), "newer": (2, False)}
+    if fresh_backend.name == "sqlite":
+        assert seen == {"cold": None, "warm": 1, "newer": None}
+    else:
+        assert seen == {"cold": None, "warm": None, "newer": None}
+
+
+def test_a_chained_claim_that_fails_leaves_the_finish_committed(fresh_backend):
+    """The next batch's claim runs under a savepoint in the finish: when it fails (here a
+    stored version that no longer decodes), the batch's decisions still commit, the failed
+    claim leaves no lease behind, and the loop is told to claim on its own."""
+    if fresh_backend.name != "sqlite":
+        pytest.skip("a chained claim is SQLite's (PostgreSQL claims in a statement of its own)")
+    url = fresh_backend.database_url
+    run_sync(migrate.upgrade(url))
+
+    async def go() -> tuple[evaluation.Batch, list[str], list[tuple]]:
+        db = Database(url)
+        try:
+            team = new_id("team")
+            async with db.write() as conn:
+                await keys.insert_team(conn, team, team, 0)
+            for object_id in ("good", "broken"):
+                body = json.dumps({"data": {"id": object_id}}).encode()
+                await ingest.write_submissions(db, [ingest.prepare(team, "products", body, LIMITS)])
+            async with db.write() as conn:
+                await conn.execute(sql("UPDATE object_versions SET data = '{not json' WHERE object_id = 'broken'"))
+            policy = evaluation.Policy(batch_size=1, lease_ms=30_000, max_attempts=2)
+            batch = await evaluation.run_once(db, policy, chain=True)
+            async with db.read() as conn:
+                decided = [r.object_id for r in await conn.execute(sql("SELECT object_id FROM decisions"))]
+                jobs = [
+                    (r.object_id, r.lock_token, r.attempts)
+                    for r in await conn.execute(sql("SELECT object_id, lock_token, attempts FROM jobs"))
+                ]
+            return batch, decided, jobs
+        finally:
+            await db.dispose()
+
+    batch, decided, jobs = run_sync(go())
+    assert decided == ["good"]
+    assert jobs == [("broken", None, 0)]
+    assert (batch.claimed, batch.more, batch.following) == (1, True, None)

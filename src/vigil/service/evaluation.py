@@ -2,7 +2,8 @@
 
 One claim transaction takes a batch of jobs; the engine evaluates them outside any
 transaction; one finish transaction writes the decisions, removes the jobs (only those this
-claim still holds) and counts the items off their requests.
+claim still holds) and counts the items off their requests. On SQLite a loop's finish also
+claims its next batch (`chain`): one write transaction a batch.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import secrets
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,7 @@ from vigil.service import policies, webhook_events, webhooks
 from vigil.store import decisions, evaluations, queue, requests, statistics
 from vigil.store.clock import now_ms
 from vigil.store.db import Database
+from vigil.store.direct import sql
 
 log = structlog.get_logger("vigil.evaluation")
 YIELD_EVERY = 8  # objects evaluated between two turns of the event loop (≈ 2-4 ms of CPU)
@@ -72,12 +75,15 @@ class Claim:
     items: dict[int, policies.Item] | None = None  # by job id (made once, if made in the claim)
 
 
-async def run_once(db: Database, policy: Policy, claim: Claim | None = None, chain: bool = False) -> Batch:
-    """Claim (unless `claim` is given) and finish one batch. `chain` (SQLite): the finish
-    transaction also claims the next batch (`Batch.following`), one write transaction a
-    batch instead of two."""
+async def run_once(
+    db: Database, policy: Policy, claim: Claim | None = None, chain: bool | Callable[[], bool] = False
+) -> Batch:
+    """Claim (unless `claim` is given) and finish one batch. `chain` (SQLite; a flag, or a
+    function asked when the claim is due, such as "not stopping"): the finish transaction
+    also claims the next batch (`Batch.following`), one write transaction a batch instead of
+    two."""
     if claim is None:
-        claim = await _claim(db, policy, chain)
+        claim = await _claim(db, policy, _wanted(chain))
     token, jobs, inputs, loaded = claim.token, claim.jobs, claim.inputs, claim.loaded
     if not jobs:
         return Batch(0, False)
@@ -140,7 +146,12 @@ async def run_once(db: Database, policy: Policy, claim: Claim | None = None, cha
         done.append(_decision(job, output, result.metadata, None, result.policy_version, provenance))
         lag_from[job.id] = found.created_at_ms
 
+    # Counted as evaluated whether or not the finish commits, like errors (counted above).
+    if took:
+        _SUCCEEDED.inc(len(took))
+        metrics.observe_many(metrics.EVALUATION_SECONDS, took)
     by_key = {(j.team_id, j.namespace, j.object_id, j.version): j for j in jobs}
+    chained = False
     async with db.write_direct() as conn:
         now = now_ms()
         held = await queue.finish(conn, token, [by_key[_key(d)].id for d in done])
@@ -167,12 +178,11 @@ async def run_once(db: Database, policy: Policy, claim: Claim | None = None, cha
         )  # fmt: skip
         for job, error in retries:
             await queue.retry_later(conn, token, job.id, now + int(retry_delay_s(job.attempts) * 1000), error)
-        following = await _claim_sqlite(conn, db, policy, chain) if chain and db.is_sqlite else None
+        # Asked now: a loop told to stop during the evaluation claims nothing more.
+        chained = db.is_sqlite and _wanted(chain)
+        following = await _claim_next(conn, db, policy) if chained else None
     if len(kept) < len(done):
         log.info("evaluation.lease_lost", jobs=len(done) - len(kept))
-    if took:
-        _SUCCEEDED.inc(len(took))
-        metrics.observe_many(metrics.EVALUATION_SECONDS, took)
     finished = now_ms()
     lags = [
         max(finished - created, 0) / 1000
@@ -180,7 +190,9 @@ async def run_once(db: Database, policy: Policy, claim: Claim | None = None, cha
         if (created := lag_from.get(by_key[_key(decision)].id)) is not None
     ]
     metrics.observe_many(metrics.DECISION_LAG_SECONDS, lags)
-    if following is not None:
+    if chained:
+        if following is None:  # that claim failed (logged); the loop claims on its own
+            return Batch(len(jobs), True, messages)
         # The claim in the finish saw every job ready then, those this finish released included.
         return Batch(len(jobs), False, messages, following if following.jobs else None)
     more = len(jobs) >= policy.batch_size or any(job.later for job in jobs)
@@ -224,6 +236,27 @@ async def _claim_sqlite(conn: Any, db: Database, policy: Policy, chain: bool) ->
         except Exception as exc:  # the claim stands; each object of the batch fails
             loaded = exc
     return Claim(token, jobs, inputs, loaded, items)
+
+
+async def _claim_next(conn: Any, db: Database, policy: Policy) -> Claim | None:
+    """The next batch's claim in a finish transaction, under a savepoint: should it fail, the
+    finish (decisions, messages) still commits, and None tells the loop to claim apart."""
+    await conn.execute(sql("SAVEPOINT next_batch"))
+    try:
+        claimed = await _claim_sqlite(conn, db, policy, chain=True)
+    except StoreUnavailable:
+        raise
+    except Exception:
+        log.exception("evaluation.chained_claim_failed")
+        await conn.execute(sql("ROLLBACK TO next_batch"))
+        await conn.execute(sql("RELEASE next_batch"))
+        return None
+    await conn.execute(sql("RELEASE next_batch"))
+    return claimed
+
+
+def _wanted(chain: bool | Callable[[], bool]) -> bool:
+    return chain() if callable(chain) else chain
 
 
 def _items(jobs: list[queue.Job], inputs: dict[int, evaluations.Inputs]) -> dict[int, policies.Item]:

@@ -99,16 +99,15 @@ class Worker:
 
     async def _loop(self, number: int) -> None:
         wakeup = self.wakeup.flags[number]
-        # SQLite: each finish claims the next batch (one write transaction a batch, not two).
-        chain = self._db.is_sqlite
+        # SQLite: each finish claims the next batch (one write transaction a batch, not two),
+        # unless the worker is stopping by then.
+        chain = (lambda: not self._stopping.is_set()) if self._db.is_sqlite else False
         pending: evaluation.Claim | None = None
         while not self._stopping.is_set() or pending is not None:
             # Cleared before claiming, so a commit during the batch still wakes the wait below.
             wakeup.clear()
             try:
-                batch = await evaluation.run_once(
-                    self._db, self._policy, pending, chain=chain and not self._stopping.is_set()
-                )
+                batch = await evaluation.run_once(self._db, self._policy, pending, chain=chain)
             except StoreUnavailable as exc:
                 # A claimed batch that was not finished returns to the queue when its lease ends.
                 log.warning("worker.store_unavailable", loop=number, error=str(exc))
