@@ -20,6 +20,13 @@ from vigil.store.direct import sql
 LIMITS = ingest.Limits(max_objects=1000, max_object_bytes=1 << 20)
 
 
+async def new_team(db: Database) -> str:
+    team = new_id("team")
+    async with db.write() as conn:
+        await keys.insert_team(conn, team, team, 0)
+    return team
+
+
 def batch_jobs(part: str) -> float:
     return REGISTRY.get_sample_value(f"vigil_worker_batch_jobs_{part}") or 0.0
 
@@ -31,9 +38,7 @@ def test_job_claimed_past_max_attempts_becomes_a_failed_decision(fresh_backend):
     async def go() -> tuple[list[dict], requests.RequestRecord]:
         db = Database(url)
         try:
-            team = new_id("team")
-            async with db.write() as conn:
-                await keys.insert_team(conn, team, team, 0)
+            team = await new_team(db)
             poison = {"id": "poison"}
             first = ingest.Submission(team, "products", new_id("req"), [("poison", poison, json.dumps(poison))])
             await ingest.write_submissions(db, [first])
@@ -81,9 +86,7 @@ def test_a_batch_counts_the_webhook_messages_it_wrote(fresh_backend):
     async def go() -> tuple[evaluation.Batch, evaluation.Batch, int]:
         db = Database(url)
         try:
-            team = new_id("team")
-            async with db.write() as conn:
-                await keys.insert_team(conn, team, team, 0)
+            team = await new_team(db)
             policy = evaluation.Policy(batch_size=10, lease_ms=30_000, max_attempts=2)
 
             async def one_batch(object_id: str) -> evaluation.Batch:
@@ -123,9 +126,7 @@ def test_a_call_of_one_object_is_told_by_its_version_and_decision(fresh_backend)
         db = Database(url)
         seen: dict[str, object] = {}
         try:
-            team = new_id("team")
-            async with db.write() as conn:
-                await keys.insert_team(conn, team, team, 0)
+            team = await new_team(db)
             one = ingest.prepare(team, "products", b'{"data": {"id": "solo"}}', LIMITS)
             two = ingest.prepare(team, "products", b'{"data": [{"id": "a"}, {"id": "b"}]}', LIMITS)
             await ingest.write_submissions(db, [one, two])
@@ -172,9 +173,7 @@ def test_a_call_of_several_objects_completes_once_over_several_batches(fresh_bac
     async def go() -> tuple[list[int], list[tuple[str, object]]]:
         db = Database(url)
         try:
-            team = new_id("team")
-            async with db.write() as conn:
-                await keys.insert_team(conn, team, team, 0)
+            team = await new_team(db)
             await webhooks.create(db, team, {"url": "http://127.0.0.1:9/hooks"})
             two = ingest.prepare(team, "products", b'{"data": [{"id": "a"}, {"id": "b"}]}', LIMITS)
             await ingest.write_submissions(db, [two])
@@ -207,9 +206,7 @@ def test_a_chained_finish_claims_the_next_batch_on_sqlite(fresh_backend):
     async def go() -> tuple[bool, list[evaluation.Batch], list[tuple[str, int]], int]:
         db = Database(url)
         try:
-            team = new_id("team")
-            async with db.write() as conn:
-                await keys.insert_team(conn, team, team, 0)
+            team = await new_team(db)
             first = ingest.prepare(team, "products", b'{"data": [{"id": "a"}, {"id": "b"}, {"id": "c"}]}', LIMITS)
             again = ingest.prepare(team, "products", b'{"data": {"id": "a", "n": 2}}', LIMITS)
             await ingest.write_submissions(db, [first])
@@ -262,9 +259,7 @@ def test_a_policy_is_read_in_the_claim_once_compiled(fresh_backend):
     async def go() -> tuple[list[tuple[str, int | None, list]], dict[str, object]]:
         db = Database(url)
         try:
-            team = new_id("team")
-            async with db.write() as conn:
-                await keys.insert_team(conn, team, team, 0)
+            team = await new_team(db)
             policy = evaluation.Policy(batch_size=10, lease_ms=30_000, max_attempts=2)
             seen: dict[str, object] = {}
 
@@ -313,9 +308,7 @@ def test_a_chained_claim_that_fails_leaves_the_finish_committed(fresh_backend):
     async def go() -> tuple[evaluation.Batch, list[str], list[tuple]]:
         db = Database(url)
         try:
-            team = new_id("team")
-            async with db.write() as conn:
-                await keys.insert_team(conn, team, team, 0)
+            team = await new_team(db)
             for object_id in ("good", "broken"):
                 body = json.dumps({"data": {"id": object_id}}).encode()
                 await ingest.write_submissions(db, [ingest.prepare(team, "products", body, LIMITS)])
