@@ -71,8 +71,8 @@ class Claim:
     token: str
     jobs: list[queue.Job]
     inputs: dict[int, evaluations.Inputs]
+    items: dict[int, policies.Item]  # what the engine reads of each job, by job id
     loaded: policies.Prepared | Exception | None = None
-    items: dict[int, policies.Item] | None = None  # by job id (made once, if made in the claim)
 
 
 async def run_once(
@@ -88,7 +88,7 @@ async def run_once(
     if not jobs:
         return Batch(0, False)
     metrics.WORKER_BATCH_JOBS.observe(len(jobs))
-    items = claim.items if claim.items is not None else _items(jobs, inputs)
+    items = claim.items
     # Policies, parents and images for the whole batch; a fault here fails each object, not the loop.
     prepare_error: Exception | None = None
     try:
@@ -151,7 +151,6 @@ async def run_once(
         _SUCCEEDED.inc(len(took))
         metrics.observe_many(metrics.EVALUATION_SECONDS, took)
     by_key = {(j.team_id, j.namespace, j.object_id, j.version): j for j in jobs}
-    chained = False
     async with db.write_direct() as conn:
         now = now_ms()
         held = await queue.finish(conn, token, [by_key[_key(d)].id for d in done])
@@ -208,7 +207,7 @@ async def _claim(db: Database, policy: Policy, chain: bool = False) -> Claim:
         async with db.direct() as conn:
             jobs, inputs = await evaluations.claim_and_load(conn, token, policy.batch_size, now_ms(), policy.lease_ms)
         await _CLAIMS.claimed(db, time.monotonic() - started)
-        return Claim(token, jobs, inputs)
+        return Claim(token, jobs, inputs, _items(jobs, inputs))
     async with db.write_direct(flush=False) as conn:  # a claim lost in a power cut is claimed again
         return await _claim_sqlite(conn, db, policy, chain)
 
@@ -235,7 +234,7 @@ async def _claim_sqlite(conn: Any, db: Database, policy: Policy, chain: bool) ->
             raise
         except Exception as exc:  # the claim stands; each object of the batch fails
             loaded = exc
-    return Claim(token, jobs, inputs, loaded, items)
+    return Claim(token, jobs, inputs, items, loaded)
 
 
 async def _claim_next(conn: Any, db: Database, policy: Policy) -> Claim | None:
