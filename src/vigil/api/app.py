@@ -87,7 +87,7 @@ def create_app(
     database = db or Database(settings.database_url, settings.db_pool_size)
     flushers = settings.group_commit_flushers or (1 if database.is_sqlite else 2)
     committer: GroupCommitter[ingest.Submission] = GroupCommitter(
-        lambda batch: ingest.write_submissions(database, batch), settings.group_commit_max_objects, flushers
+        lambda take: ingest.write_taken(database, take), settings.group_commit_max_objects, flushers
     )
 
     @contextlib.asynccontextmanager

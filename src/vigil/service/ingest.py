@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,24 +116,40 @@ def prepare(team_id: str, namespace: str, body: bytes, limits: Limits) -> Submis
 
 
 async def write_submissions(db: Database, submissions: Sequence[Submission]) -> None:
-    """The group-commit writer: every submission's rows in one transaction.
+    """Every submission's rows in one transaction."""
+    await write_taken(db, lambda: submissions)
 
-    On PostgreSQL that is first tried as one statement on its own (store/ingest_pg.py: one
-    round trip instead of five); it declines, writing nothing, when a namespace is new or in
-    merge mode, and the transaction below handles those."""
+
+async def write_taken(db: Database, take: Callable[[], Sequence[Submission]]) -> None:
+    """The group-commit writer (service/group_commit.py): the submissions `take()` returns, in
+    one transaction.
+
+    On SQLite they are taken once this process holds the write lock, so that the calls that
+    arrive while it waits share this commit. On PostgreSQL they are taken at once, and first
+    tried as one statement on its own (store/ingest_pg.py: one round trip instead of five);
+    it declines, writing nothing, when a namespace is new or in merge mode, and the
+    transaction below handles those."""
     started = time.perf_counter()
-    now = now_ms()
-    written = False
-    if not db.is_sqlite and all(s.schema_patch is None for s in submissions):
-        async with db.direct() as conn:
-            written = await ingest_pg.add(
-                conn, _pg_entries(submissions), _new_requests(submissions), queue.EVALUATE, now, notify.JOBS_CHANNEL
-            )
-    if not written:
+    if db.is_sqlite:
         async with db.write_direct() as conn:
-            await write_in(conn, submissions, now)
-    metrics.INGEST_COMMIT_SECONDS.observe(time.perf_counter() - started)
-    metrics.INGEST_COMMIT_SUBMISSIONS.observe(len(submissions))
+            submissions = take()
+            if submissions:
+                await write_in(conn, submissions, now_ms())
+    else:
+        submissions = take()
+        now = now_ms()
+        written = False
+        if submissions and all(s.schema_patch is None for s in submissions):
+            async with db.direct() as conn:
+                written = await ingest_pg.add(
+                    conn, _pg_entries(submissions), _new_requests(submissions), queue.EVALUATE, now, notify.JOBS_CHANNEL
+                )
+        if submissions and not written:
+            async with db.write_direct() as conn:
+                await write_in(conn, submissions, now)
+    if submissions:  # none: every caller went away before its write
+        metrics.INGEST_COMMIT_SECONDS.observe(time.perf_counter() - started)
+        metrics.INGEST_COMMIT_SUBMISSIONS.observe(len(submissions))
 
 
 async def write_in(conn: Any, submissions: Sequence[Submission], now: int) -> None:
