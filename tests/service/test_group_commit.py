@@ -49,13 +49,6 @@ async def settle(tasks: list[asyncio.Task]) -> list[object]:
     return await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def until(condition, timeout_s: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.001)
-
-
 def test_calls_that_arrive_while_the_writer_waits_share_its_write():
     async def go() -> tuple[list[list[str]], list[object]]:
         writer = Writer()
@@ -64,6 +57,7 @@ def test_calls_that_arrive_while_the_writer_waits_share_its_write():
         await asyncio.sleep(0.01)  # the flusher is in the writer, waiting for its gate (the lock)
         later = [asyncio.create_task(committer.submit(Call(n))) for n in "bc"]
         await asyncio.sleep(0.01)
+        assert not first.done()  # nobody is answered before the write
         writer.gate.set()
         results = await settle([first, *later])
         await committer.close()
@@ -90,6 +84,53 @@ def test_a_writer_that_fails_before_taking_fails_the_waiting_calls_and_goes_on()
     failed, after, writes = asyncio.run(go())
     assert [type(r) for r in failed] == [StoreUnavailable, StoreUnavailable]
     assert after is None and writes == [["c"]]
+
+
+def test_a_call_whose_caller_went_away_while_the_writer_waited_is_not_written():
+    async def go() -> list[list[str]]:
+        writer = Writer()
+        committer = GroupCommitter(writer, max_objects=100, flushers=1)
+        first = asyncio.create_task(committer.submit(Call("a")))
+        await asyncio.sleep(0.01)
+        gone = asyncio.create_task(committer.submit(Call("gone")))
+        stays = asyncio.create_task(committer.submit(Call("b")))
+        await asyncio.sleep(0.01)
+        gone.cancel()  # the client disconnected before its call was taken
+        writer.gate.set()
+        await settle([first, gone, stays])
+        await committer.close()
+        return writer.writes
+
+    assert asyncio.run(go()) == [["a", "b"]]
+
+
+def test_a_writer_that_fails_otherwise_before_taking_retries_the_waiting_calls_one_by_one():
+    async def go() -> tuple[list[object], list[list[str]]]:
+        writer = Writer(fail_before_take=RuntimeError("a bug before the write"))
+        committer = GroupCommitter(writer, max_objects=100, flushers=1)
+        calls = [asyncio.create_task(committer.submit(Call(n))) for n in "ab"]
+        await asyncio.sleep(0.01)
+        writer.gate.set()
+        results = await asyncio.wait_for(settle(calls), 5)
+        await committer.close()
+        return results, writer.writes
+
+    results, writes = asyncio.run(go())
+    assert [type(r) for r in results] == [RuntimeError, RuntimeError] and writes == []
+
+
+def test_a_writer_that_returns_without_taking_fails_the_waiting_calls_instead_of_spinning():
+    async def go() -> list[object]:
+        async def lazy(take) -> None:
+            await asyncio.sleep(0)
+
+        committer = GroupCommitter(lazy, max_objects=100, flushers=1)
+        results = await asyncio.wait_for(settle([asyncio.create_task(committer.submit(Call("a")))]), 5)
+        await committer.close()
+        return results
+
+    (result,) = asyncio.run(go())
+    assert isinstance(result, RuntimeError) and "take()" in str(result)
 
 
 def test_a_failed_shared_write_is_retried_call_by_call():

@@ -9,12 +9,13 @@ The writer is handed a `take` function, not the submissions: it calls it once it
 can write (on SQLite, once it holds the write lock), so that what arrives while it waits for
 the lock joins this transaction instead of waiting for the next. At single-object saturation a
 worker process holds SQLite's lock about a third of the time; taken before the wait, a group
-averaged ≈ 33 submissions, taken after it ≈ 48, and `vigil serve` took 11-37 % more requests a
-second in three pairs (docs/decisions.md, "Group commit takes its submissions once it holds the
-lock").
+averaged ≈ 33 submissions, taken after it 45-51, and `vigil serve` took a median 6 % more
+requests a second over eight pairs (docs/decisions.md, "Group commit takes its calls once it
+holds the lock").
 
 If a shared transaction fails for a reason other than the database being unreachable, each
-submission is retried alone, so one bad submission cannot fail its neighbours.
+submission is retried alone, so one bad submission cannot fail its neighbours; so are those
+waiting when a writer fails before it could take them.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ class Sized(Protocol):
 
 S = TypeVar("S", bound=Sized)
 
-# What a writer is handed: call it once, when the transaction can write; it returns the
-# submissions to write in it (possibly none, if every caller went away).
+# What a writer is handed: call it exactly once, when the transaction can write; it returns
+# the submissions to write in it (possibly none: every caller went away, or another flusher
+# took them while this one waited).
 Take = Callable[[], Sequence[S]]
 
 
@@ -114,6 +116,9 @@ class GroupCommitter(Generic[S]):
 
         try:
             await self._write(take)
+            if not called:  # a writer bug; left waiting, the calls would be flushed again forever
+                take()
+                raise RuntimeError("the group-commit writer returned without calling take()")
         except Exception as exc:
             if not called:  # failed before it could write (no connection, no lock): those waiting now
                 take()
@@ -130,6 +135,10 @@ class GroupCommitter(Generic[S]):
             for item in taken:
                 await self._flush([item])
             return
+        except BaseException:  # cancelled (the process is going down): nothing taken is promised
+            for _, future in taken:
+                _settle(future, StoreUnavailable("this process is shutting down; send the request again"))
+            raise
         for _, future in taken:
             _settle(future, None)
 
