@@ -135,7 +135,10 @@ class GroupCommitter(Generic[S]):
             for item in taken:
                 await self._flush([item])
             return
-        except BaseException:  # cancelled (the process is going down): nothing taken is promised
+        except BaseException:
+            # Cancelled: the process is going down (close() drains first; this is the abrupt
+            # case). Answer rather than leave the callers hanging; as with a dropped connection,
+            # whether the write committed is unknown to them, and a resend is a new version.
             for _, future in taken:
                 _settle(future, StoreUnavailable("this process is shutting down; send the request again"))
             raise
