@@ -125,10 +125,7 @@ async def write_taken(db: Database, take: Callable[[], Sequence[Submission]]) ->
     one transaction.
 
     On SQLite they are taken once this process holds the write lock, so that the calls that
-    arrive while it waits share this commit. On PostgreSQL they are taken at once, and first
-    tried as one statement on its own (store/ingest_pg.py: one round trip instead of five);
-    it declines, writing nothing, when a namespace is new or in merge mode, and the
-    transaction below handles those."""
+    arrive while it waits share this commit. On PostgreSQL they are taken at once."""
     started = time.perf_counter()
     if db.is_sqlite:
         async with db.write_direct() as conn:
@@ -137,19 +134,25 @@ async def write_taken(db: Database, take: Callable[[], Sequence[Submission]]) ->
                 await write_in(conn, submissions, now_ms())
     else:
         submissions = take()
-        now = now_ms()
-        written = False
-        if submissions and all(s.schema_patch is None for s in submissions):
-            async with db.direct() as conn:
-                written = await ingest_pg.add(
-                    conn, _pg_entries(submissions), _new_requests(submissions), queue.EVALUATE, now, notify.JOBS_CHANNEL
-                )
-        if submissions and not written:
-            async with db.write_direct() as conn:
-                await write_in(conn, submissions, now)
+        if submissions:
+            await _write_pg(db, submissions, now_ms())
     if submissions:  # none: every caller went away before its write
         metrics.INGEST_COMMIT_SECONDS.observe(time.perf_counter() - started)
         metrics.INGEST_COMMIT_SUBMISSIONS.observe(len(submissions))
+
+
+async def _write_pg(db: Database, submissions: Sequence[Submission], now: int) -> None:
+    """First tried as one statement on its own (store/ingest_pg.py: one round trip instead of
+    five); it declines, writing nothing, when a namespace is new or in merge mode, and the
+    transaction below handles those."""
+    if all(s.schema_patch is None for s in submissions):
+        async with db.direct() as conn:
+            if await ingest_pg.add(
+                conn, _pg_entries(submissions), _new_requests(submissions), queue.EVALUATE, now, notify.JOBS_CHANNEL
+            ):
+                return
+    async with db.write_direct() as conn:
+        await write_in(conn, submissions, now)
 
 
 async def write_in(conn: Any, submissions: Sequence[Submission], now: int) -> None:
